@@ -1,0 +1,502 @@
+/**
+ * The one place that speaks HTTP to Twitter.
+ *
+ * Wraps node-oauth's signer and request builder, and overrides the defaults that make it
+ * fragile in a server: it sends `Connection: close` and uses no agent (a new TCP and TLS
+ * handshake per call), has no timeout (a stalled provider hangs the sign-in forever), follows
+ * 301/302 by re-signing and re-sending to any `Location` with no hop limit, draws nonces from
+ * `Math.random`, and reports HTTP failures as plain objects instead of errors.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc5849 (The OAuth 1.0 Protocol)
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import { OAuth } from 'oauth';
+import { parseProviderError, TwitterSignInError, type TwitterEndpoint } from './errors.js';
+
+/** Twitter's endpoints for the three-legged flow. api.x.com serves the same paths. */
+export const TWITTER_REQUEST_TOKEN_URL = 'https://api.twitter.com/oauth/request_token';
+export const TWITTER_ACCESS_TOKEN_URL = 'https://api.twitter.com/oauth/access_token';
+export const TWITTER_AUTHENTICATE_URL = 'https://api.twitter.com/oauth/authenticate';
+export const TWITTER_AUTHORIZE_URL = 'https://api.twitter.com/oauth/authorize';
+
+/** Default time allowed for each call to Twitter, in milliseconds. */
+export const DEFAULT_TIMEOUT = 10_000;
+
+// Twitter's answers to these calls are a few hundred bytes; anything far larger is not Twitter.
+const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+export interface TwitterOAuthClientOptions {
+  /** The app's API key (consumer key). Required. */
+  consumerKey: string;
+  /** The app's API key secret (consumer secret). Required; never appears in an error or log. */
+  consumerSecret: string;
+  /** Default `https://api.twitter.com/oauth/request_token`. */
+  requestTokenURL?: string;
+  /** Default `https://api.twitter.com/oauth/access_token`. */
+  accessTokenURL?: string;
+  /** Where users sign in. Default `https://api.twitter.com/oauth/authenticate`. */
+  userAuthorizationURL?: string;
+  /**
+   * Where users are always asked to approve (used with `authorize: true` and for PIN flows).
+   * Default: `userAuthorizationURL` with its last path segment `authenticate` replaced by `authorize`.
+   */
+  authorizeURL?: string;
+  /** Milliseconds allowed for each call to Twitter, from connect to the last byte. Default 10000. */
+  timeout?: number;
+  /**
+   * The HTTP(S) agent for calls to Twitter. Default: a keep-alive agent owned by this client, so
+   * sign-ins reuse connections instead of paying a TCP and TLS handshake per call.
+   */
+  agent?: http.Agent;
+}
+
+export interface RequestToken {
+  token: string;
+  tokenSecret: string;
+  /** Always `true`: an unconfirmed callback is refused with `ERR_CALLBACK_NOT_CONFIRMED`. */
+  callbackConfirmed: boolean;
+}
+
+export interface AccessToken {
+  token: string;
+  tokenSecret: string;
+  userId: string;
+  screenName: string;
+  /** Every parameter of Twitter's answer except the token secret. */
+  params: Record<string, string>;
+}
+
+export interface AuthorizationURLOptions {
+  /** Ask the user to sign in even when already signed in to Twitter (`force_login=true`). */
+  forceLogin?: boolean;
+  /** Pre-fill the username on Twitter's sign-in form (`screen_name`). */
+  screenName?: string;
+  /** Use `/oauth/authorize`, which always asks the user, instead of `/oauth/authenticate`. */
+  authorize?: boolean;
+}
+
+export interface AuthorizationHeaderOptions {
+  method: string;
+  url: string;
+  /** The request's other parameters (query or form body); `oauth_*` ones go into the header. */
+  params?: Record<string, string>;
+  token?: string;
+  tokenSecret?: string;
+  /** Fix the nonce, to reproduce a published signature. Default: 16 random bytes, hex. */
+  nonce?: string;
+  /** Fix the timestamp (seconds), to reproduce a published signature. Default: now. */
+  timestamp?: number;
+}
+
+export interface SignedResponse {
+  status: number;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+interface SignedRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  endpoint: TwitterEndpoint;
+  token?: string | undefined;
+  tokenSecret?: string | undefined;
+  params?: Record<string, string>;
+}
+
+/**
+ * A promise-based OAuth 1.0a client for Twitter's three-legged flow: the strategy's own HTTP
+ * path, public for command-line and desktop apps (the PIN flow) and for checking signatures.
+ */
+export class TwitterOAuthClient {
+  readonly requestTokenURL: string;
+  readonly accessTokenURL: string;
+  readonly userAuthorizationURL: string;
+  readonly authorizeURL: string;
+  readonly timeout: number;
+  readonly #oauth: OAuth;
+  readonly #agent: http.Agent | undefined;
+  readonly #ownsAgent: boolean;
+
+  constructor(options: TwitterOAuthClientOptions) {
+    if (!options || typeof options !== 'object') throw new TypeError('options must be an object');
+    requireString(options.consumerKey, 'consumerKey');
+    requireString(options.consumerSecret, 'consumerSecret');
+    this.requestTokenURL = absoluteURL(options.requestTokenURL ?? TWITTER_REQUEST_TOKEN_URL, 'requestTokenURL');
+    this.accessTokenURL = absoluteURL(options.accessTokenURL ?? TWITTER_ACCESS_TOKEN_URL, 'accessTokenURL');
+    this.userAuthorizationURL = absoluteURL(
+      options.userAuthorizationURL ?? TWITTER_AUTHENTICATE_URL,
+      'userAuthorizationURL',
+    );
+    this.authorizeURL = absoluteURL(
+      options.authorizeURL ?? this.userAuthorizationURL.replace(/\/authenticate(?=$|\?)/, '/authorize'),
+      'authorizeURL',
+    );
+    const timeout = options.timeout ?? DEFAULT_TIMEOUT;
+    if (!Number.isFinite(timeout) || timeout <= 0) {
+      throw new TypeError('timeout must be a positive number of milliseconds');
+    }
+    this.timeout = timeout;
+    this.#ownsAgent = options.agent === undefined;
+    this.#agent = options.agent;
+
+    // Version '1.0' is sent as given: '1.0A' is not a valid oauth_version (RFC 5849 §3.1).
+    // Custom headers replace node-oauth's, which include `Connection: close`.
+    const oauth = new OAuth(
+      this.requestTokenURL,
+      this.accessTokenURL,
+      options.consumerKey,
+      options.consumerSecret,
+      '1.0',
+      null as unknown as string,
+      'HMAC-SHA1',
+      undefined,
+      { Accept: '*/*', 'User-Agent': 'passport-twitter-signin' },
+    );
+    const internals = oauth as unknown as OAuthInternals;
+    // RFC 5849 §3.3: the nonce must be unique per timestamp; Math.random is predictable.
+    internals._getNonce = () => randomBytes(16).toString('hex');
+    internals._createClient = (port, hostname, method, path, headers, ssl) => {
+      const agent = this.#agentFor(ssl === true);
+      const options = { host: hostname, port, path, method, headers, agent };
+      return ssl ? https.request(options) : http.request(options);
+    };
+    this.#oauth = oauth;
+  }
+
+  /**
+   * Step 1: obtains a request token (temporary credentials).
+   * `callbackURL: 'oob'` starts the PIN flow.
+   * @see https://www.rfc-editor.org/rfc/rfc5849#section-2.1
+   */
+  async getRequestToken(options: { callbackURL: string; accessType?: 'read' | 'write' }): Promise<RequestToken> {
+    requireString(options?.callbackURL, 'callbackURL');
+    const params: Record<string, string> = { oauth_callback: options.callbackURL };
+    if (options.accessType !== undefined) {
+      if (options.accessType !== 'read' && options.accessType !== 'write') {
+        throw new TypeError("accessType must be 'read' or 'write'");
+      }
+      params.x_auth_access_type = options.accessType;
+    }
+    const res = await this.send({ method: 'POST', url: this.requestTokenURL, endpoint: 'request_token', params });
+    const body = new URLSearchParams(res.body);
+    const token = requiredField(body, 'oauth_token', 'request_token');
+    const tokenSecret = requiredField(body, 'oauth_token_secret', 'request_token');
+    // RFC 5849 §2.1: the server MUST answer oauth_callback_confirmed=true. Without it the
+    // provider ignored our callback, and the user would be sent somewhere we did not choose.
+    if (body.get('oauth_callback_confirmed') !== 'true') {
+      throw new TwitterSignInError(
+        'ERR_CALLBACK_NOT_CONFIRMED',
+        'Twitter did not confirm the callback URL (oauth_callback_confirmed is not "true"); ' +
+          'the sign-in was not started. Check that the callback URL is registered for the app.',
+        { endpoint: 'request_token', status: res.status },
+      );
+    }
+    return { token, tokenSecret, callbackConfirmed: true };
+  }
+
+  /**
+   * Step 2: the URL to send the user to, with the request token.
+   * @see https://developer.twitter.com/en/docs/authentication/api-reference/authenticate
+   */
+  authorizationURL(token: string, options: AuthorizationURLOptions = {}): string {
+    requireString(token, 'token');
+    const url = new URL(options.authorize ? this.authorizeURL : this.userAuthorizationURL);
+    url.searchParams.set('oauth_token', token);
+    if (options.forceLogin) url.searchParams.set('force_login', 'true');
+    if (options.screenName) url.searchParams.set('screen_name', options.screenName);
+    return url.toString();
+  }
+
+  /**
+   * Step 3: exchanges the request token and the verifier for the user's access token.
+   * @see https://www.rfc-editor.org/rfc/rfc5849#section-2.3
+   */
+  async getAccessToken(options: { token: string; tokenSecret: string; verifier: string }): Promise<AccessToken> {
+    requireString(options?.token, 'token');
+    requireString(options.tokenSecret, 'tokenSecret');
+    requireString(options.verifier, 'verifier');
+    const res = await this.send({
+      method: 'POST',
+      url: this.accessTokenURL,
+      endpoint: 'access_token',
+      token: options.token,
+      tokenSecret: options.tokenSecret,
+      params: { oauth_verifier: options.verifier },
+    });
+    const body = new URLSearchParams(res.body);
+    const access: AccessToken = {
+      token: requiredField(body, 'oauth_token', 'access_token'),
+      tokenSecret: requiredField(body, 'oauth_token_secret', 'access_token'),
+      userId: requiredField(body, 'user_id', 'access_token'),
+      screenName: requiredField(body, 'screen_name', 'access_token'),
+      params: {},
+    };
+    for (const [name, value] of body) if (name !== 'oauth_token_secret') access.params[name] = value;
+    return access;
+  }
+
+  /**
+   * The `Authorization: OAuth …` header value this client would send for a request. With `nonce`
+   * and `timestamp` fixed, it reproduces the signatures in Twitter's and the RFC's examples.
+   * @see https://www.rfc-editor.org/rfc/rfc5849#section-3.5.1
+   */
+  authorizationHeader(options: AuthorizationHeaderOptions): string {
+    requireString(options?.method, 'method');
+    absoluteURL(options.url, 'url');
+    const signer = Object.create(this.#oauth) as OAuthInternals;
+    if (options.nonce !== undefined) signer._getNonce = () => options.nonce as string;
+    if (options.timestamp !== undefined) signer._getTimestamp = () => options.timestamp as number;
+    const ordered = signer._prepareParameters(
+      options.token ?? '',
+      options.tokenSecret ?? '',
+      options.method.toUpperCase(),
+      options.url,
+      { ...options.params },
+    );
+    return signer._buildAuthorizationHeaders(ordered);
+  }
+
+  /**
+   * A signed GET with the user's access token, answered with parsed JSON. Used for the optional
+   * profile lookup; errors carry `endpoint: 'profile'`.
+   */
+  async getJSON(url: string, token: string, tokenSecret: string): Promise<unknown> {
+    const res = await this.send({ method: 'GET', url, endpoint: 'profile', token, tokenSecret });
+    try {
+      return JSON.parse(res.body) as unknown;
+    } catch (cause) {
+      throw new TwitterSignInError('ERR_TWITTER_RESPONSE', `Twitter's answer from ${new URL(url).pathname} is not JSON.`, {
+        endpoint: 'profile',
+        status: res.status,
+        cause,
+      });
+    }
+  }
+
+  /** Closes idle keep-alive connections to Twitter (for a graceful shutdown, or tests). */
+  destroy(): void {
+    if (this.#ownsAgent) {
+      this.#httpAgent?.destroy();
+      this.#httpsAgent?.destroy();
+    }
+  }
+
+  #httpAgent: http.Agent | undefined;
+  #httpsAgent: https.Agent | undefined;
+
+  #agentFor(ssl: boolean): http.Agent {
+    if (this.#agent) return this.#agent;
+    if (ssl) return (this.#httpsAgent ??= new https.Agent({ keepAlive: true }));
+    return (this.#httpAgent ??= new http.Agent({ keepAlive: true }));
+  }
+
+  /**
+   * Sends one signed request and settles exactly once: with the response for a 2xx, or with a
+   * typed error for anything else, including a redirect (never followed: a redirected OAuth call
+   * would be re-signed for a host we did not choose), a timeout, or a broken connection.
+   */
+  private send(request: SignedRequest): Promise<SignedResponse> {
+    const label = request.endpoint === 'profile' ? new URL(request.url).pathname : request.endpoint;
+    return new Promise<SignedResponse>((resolve, reject) => {
+      let settled = false;
+      let req: http.ClientRequest;
+      const finish = (err: Error | null, res?: SignedResponse) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) {
+          req?.destroy();
+          reject(err);
+        } else resolve(res as SignedResponse);
+      };
+      const timer = setTimeout(() => {
+        finish(
+          new TwitterSignInError(
+            'ERR_TWITTER_TIMEOUT',
+            `Twitter did not answer ${label} within ${this.timeout} ms.`,
+            { endpoint: request.endpoint },
+          ),
+        );
+      }, this.timeout);
+
+      try {
+        // node-oauth's non-callback form returns the request unsent, so the timeout, the
+        // response handling and the redirect policy stay here.
+        const oauth = this.#oauth as unknown as OAuthInternals;
+        req =
+          request.method === 'POST'
+            ? oauth.post(request.url, request.token ?? '', request.tokenSecret ?? '', { ...request.params })
+            : oauth.get(request.url, request.token ?? '', request.tokenSecret ?? '');
+      } catch (cause) {
+        finish(
+          new TwitterSignInError('ERR_TWITTER_NETWORK', `Could not send ${label} to Twitter.`, {
+            endpoint: request.endpoint,
+            cause: sanitizeCause(cause),
+          }),
+        );
+        return;
+      }
+
+      req.on('error', (cause) => {
+        finish(
+          new TwitterSignInError(
+            'ERR_TWITTER_NETWORK',
+            `The connection to Twitter failed during ${label}: ${(cause as NodeJS.ErrnoException).code ?? cause.message}.`,
+            { endpoint: request.endpoint, cause: sanitizeCause(cause) },
+          ),
+        );
+      });
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_RESPONSE_BYTES) {
+            finish(
+              new TwitterSignInError('ERR_TWITTER_RESPONSE', `Twitter's answer to ${label} is too large.`, {
+                endpoint: request.endpoint,
+                status: res.statusCode ?? 0,
+              }),
+            );
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('error', (cause) => {
+          finish(
+            new TwitterSignInError('ERR_TWITTER_NETWORK', `The connection to Twitter broke during ${label}.`, {
+              endpoint: request.endpoint,
+              cause: sanitizeCause(cause),
+            }),
+          );
+        });
+        res.on('aborted', () => {
+          finish(
+            new TwitterSignInError('ERR_TWITTER_NETWORK', `The connection to Twitter broke during ${label}.`, {
+              endpoint: request.endpoint,
+            }),
+          );
+        });
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          const body = Buffer.concat(chunks).toString('utf8');
+          if (status >= 200 && status < 300) finish(null, { status, body, headers: res.headers });
+          else finish(httpError(request.endpoint, label, status, body));
+        });
+      });
+      req.end();
+    });
+  }
+}
+
+/** node-oauth's internals this client overrides or calls; stable across its releases. */
+interface OAuthInternals {
+  _getNonce(size: number): string;
+  _getTimestamp(): number;
+  _createClient(
+    port: number | string,
+    hostname: string,
+    method: string,
+    path: string,
+    headers: http.OutgoingHttpHeaders,
+    ssl?: boolean,
+  ): http.ClientRequest;
+  _prepareParameters(
+    token: string,
+    tokenSecret: string,
+    method: string,
+    url: string,
+    params: Record<string, string>,
+  ): [string, string][];
+  _buildAuthorizationHeaders(ordered: [string, string][]): string;
+  // Without a callback, node-oauth returns the request unsent (and un-ended).
+  post(url: string, token: string, tokenSecret: string, params: Record<string, string>): http.ClientRequest;
+  get(url: string, token: string, tokenSecret: string): http.ClientRequest;
+}
+
+function httpError(endpoint: TwitterEndpoint, label: string, status: number, body: string): TwitterSignInError {
+  if (status >= 300 && status < 400) {
+    return new TwitterSignInError(
+      'ERR_TWITTER_REDIRECT',
+      `Twitter answered ${label} with a redirect (HTTP ${status}); OAuth endpoints do not redirect, ` +
+        'so it was not followed. Check the configured endpoint URL.',
+      { endpoint, status },
+    );
+  }
+  const provider = parseProviderError(body);
+  const said = provider.message
+    ? `: ${provider.message}${provider.code !== undefined ? ` (code ${provider.code})` : ''}`
+    : '';
+  const hint = hintFor(endpoint, status, provider.code, provider.message);
+  return new TwitterSignInError('ERR_TWITTER_HTTP', `Twitter refused ${label} with HTTP ${status}${said}.${hint}`, {
+    endpoint,
+    status,
+    ...(provider.code !== undefined ? { providerCode: provider.code } : {}),
+    ...(provider.message !== undefined ? { providerMessage: provider.message } : {}),
+    // Bodies of refusals hold no credentials; successful bodies (which do) are never kept.
+    body: body.slice(0, 4096),
+  });
+}
+
+// What to fix, for the refusals developers meet while setting up an app.
+function hintFor(endpoint: TwitterEndpoint, status: number, code?: number, message?: string): string {
+  if (code === 415 || /callback url not approved/i.test(message ?? '')) {
+    return ' Register the callback URL exactly as sent in the app settings on the Twitter developer portal.';
+  }
+  if (code === 135) return " The server's clock is off; synchronise it (NTP).";
+  if (endpoint === 'request_token' && (status === 401 || code === 32)) {
+    return ' Check consumerKey and consumerSecret, and that the server clock is right.';
+  }
+  if (endpoint === 'access_token' && (status === 401 || code === 89)) {
+    return ' The request token or verifier was already used or has expired; start the sign-in again.';
+  }
+  if (status === 429 || code === 88) return ' Twitter is rate limiting this app; try again later.';
+  if (status >= 500) return ' Twitter is having trouble; try again later.';
+  return '';
+}
+
+// Errors from `http` can carry the request options (headers with the Authorization signature).
+// Keep the message and code only.
+function sanitizeCause(cause: unknown): Error {
+  if (cause instanceof Error) {
+    const clean = new Error(cause.message);
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code) (clean as NodeJS.ErrnoException).code = code;
+    return clean;
+  }
+  return new Error(String(cause));
+}
+
+function requiredField(body: URLSearchParams, name: string, endpoint: TwitterEndpoint): string {
+  const value = body.get(name);
+  if (!value) {
+    throw new TwitterSignInError(
+      'ERR_TWITTER_RESPONSE',
+      `Twitter's answer to ${endpoint} has no ${name}; it is not an OAuth ${endpoint.replace('_', ' ')} response.`,
+      { endpoint, status: 200 },
+    );
+  }
+  return value;
+}
+
+function requireString(value: unknown, name: string): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new TypeError(`${name} is required and must be a non-empty string`);
+  }
+}
+
+function absoluteURL(value: string, name: string): string {
+  requireString(value, name);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TypeError(`${name} must be an absolute URL, got "${value}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new TypeError(`${name} must be an http(s) URL, got "${value}"`);
+  }
+  return value;
+}

@@ -1,0 +1,38 @@
+export {
+  TwitterSignInStrategy,
+  TwitterSignInStrategy as Strategy,
+  type TwitterSignInStrategyOptions,
+  type TwitterAuthenticateOptions,
+  type AccessTokenParams,
+  type VerifyCallback,
+  type VerifyFunction,
+  type VerifyFunctionWithRequest,
+} from './strategy.js';
+export {
+  TwitterOAuthClient,
+  DEFAULT_TIMEOUT,
+  TWITTER_ACCESS_TOKEN_URL,
+  TWITTER_AUTHENTICATE_URL,
+  TWITTER_AUTHORIZE_URL,
+  TWITTER_REQUEST_TOKEN_URL,
+  type AccessToken,
+  type AuthorizationHeaderOptions,
+  type AuthorizationURLOptions,
+  type RequestToken,
+  type TwitterOAuthClientOptions,
+} from './client.js';
+export {
+  TwitterSignInError,
+  type SignInFailure,
+  type SignInFailureCode,
+  type TwitterEndpoint,
+  type TwitterSignInErrorCode,
+} from './errors.js';
+export { type TwitterProfile } from './profile.js';
+export type { PendingSignIn, RequestTokenStore } from './stores/store.js';
+export {
+  SessionRequestTokenStore,
+  DEFAULT_MAX_PENDING,
+  DEFAULT_PENDING_TTL,
+  type SessionRequestTokenStoreOptions,
+} from './stores/session.js';

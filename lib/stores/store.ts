@@ -1,0 +1,40 @@
+/**
+ * The contract of a request-token store: where a sign-in waits between the redirect to Twitter
+ * and the callback.
+ *
+ * A pending sign-in holds the request token and its secret. The secret signs the access-token
+ * exchange, so it must stay on the server side of the browser (the session) or be encrypted
+ * (the cookie store). Each entry is one-time and expires.
+ */
+import type { IncomingMessage } from 'node:http';
+
+/** A sign-in started by this browser and not yet finished. */
+export interface PendingSignIn {
+  /** The request token (`oauth_token`). */
+  token: string;
+  /** The request token's secret. */
+  tokenSecret: string;
+  /** When this pending sign-in stops being accepted, in milliseconds since the epoch. */
+  expiresAt: number;
+}
+
+/**
+ * Where pending sign-ins are kept. Every method may return a promise. Implementations must:
+ * - key entries by browser (session, cookie) and by strategy instance, so two Twitter apps or
+ *   two tabs never see each other's tokens;
+ * - match tokens in constant time (see `timingSafeEqualString`);
+ * - bound what they keep (expired entries dropped, at most a few per browser).
+ */
+export interface RequestTokenStore {
+  /** Remembers a pending sign-in for this browser; the store stamps `expiresAt`. */
+  set(req: IncomingMessage, token: string, tokenSecret: string): Promise<void> | void;
+  /** The pending sign-in with this token, expired or not; `undefined` when there is none. */
+  get(req: IncomingMessage, token: string): Promise<PendingSignIn | undefined> | PendingSignIn | undefined;
+  /** Forgets the pending sign-in with this token (a no-op when there is none). */
+  destroy(req: IncomingMessage, token: string): Promise<void> | void;
+  /**
+   * Whether this browser has any pending sign-in at all. Lets the strategy tell a lost session
+   * cookie (nothing pending) from a token that is unknown or already used.
+   */
+  hasPending?(req: IncomingMessage): Promise<boolean> | boolean;
+}

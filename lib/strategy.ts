@@ -1,0 +1,308 @@
+/**
+ * Passport strategy for Sign in with Twitter: the OAuth 1.0a three-legged flow.
+ *
+ * `authenticate()` branches on the query of the request it is given:
+ * - `denied`: the user cancelled on Twitter; `fail()`.
+ * - no `oauth_verifier`: step 1, a signed request_token call, then a 302 to Twitter;
+ * - `oauth_token` + `oauth_verifier`: step 3, the callback; the token must be one this browser
+ *   started, then it is exchanged for the access token and the app's `verify` runs.
+ *
+ * @see https://developer.twitter.com/en/docs/authentication/guides/log-in-with-twitter
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Request } from 'express';
+import { Strategy as PassportStrategy } from 'passport-strategy';
+import { resolveCallbackURL } from './callback-url.js';
+import { TwitterOAuthClient, type AccessToken, type TwitterOAuthClientOptions } from './client.js';
+import { TwitterSignInError, type SignInFailure, type SignInFailureCode } from './errors.js';
+import { profileFromAccessToken, type TwitterProfile } from './profile.js';
+import { SessionRequestTokenStore } from './stores/session.js';
+import type { RequestTokenStore } from './stores/store.js';
+
+/** Options of a single sign-in, given to `passport.authenticate('twitter', { … })`. */
+export interface TwitterAuthenticateOptions {
+  /** Overrides the strategy's `callbackURL` for this sign-in. */
+  callbackURL?: string;
+  /** Overrides the strategy's `forceLogin` for this sign-in. */
+  forceLogin?: boolean;
+  /** Overrides the strategy's `screenName` for this sign-in. */
+  screenName?: string;
+  /** Overrides the strategy's `accessType` for this sign-in. */
+  accessType?: 'read' | 'write';
+  /** Overrides the strategy's `authorize` for this sign-in. */
+  authorize?: boolean;
+}
+
+export interface TwitterSignInStrategyOptions
+  extends Pick<TwitterOAuthClientOptions, 'requestTokenURL' | 'accessTokenURL' | 'userAuthorizationURL' | 'authorizeURL' | 'agent'> {
+  /** The app's API key (consumer key). Required. */
+  consumerKey: string;
+  /** The app's API key secret (consumer secret). Required. */
+  consumerSecret: string;
+  /**
+   * Where Twitter sends the user back: absolute, or relative to the request that starts the
+   * sign-in (then resolved with `X-Forwarded-*` only when `proxy` is trusted). Required; it must
+   * be registered in the app's settings on the Twitter developer portal.
+   */
+  callbackURL: string;
+  /** Send users to `/oauth/authorize`, which always asks for approval. Default `false` (`/oauth/authenticate`). */
+  authorize?: boolean;
+  /** Ask the user to sign in again even when signed in to Twitter (`force_login=true`). Default `false`. */
+  forceLogin?: boolean;
+  /** Pre-fill this handle on Twitter's sign-in form (`screen_name`). Default: none. */
+  screenName?: string;
+  /** Ask for less access than the app's setting (`x_auth_access_type`). Default: the app's setting. */
+  accessType?: 'read' | 'write';
+  /** Pass the request as the first argument of `verify`. Default `false`. */
+  passReqToCallback?: boolean;
+  /** Milliseconds allowed for each call to Twitter. Default 10000. */
+  timeout?: number;
+  /**
+   * Believe `X-Forwarded-Proto`/`X-Forwarded-Host` when resolving a relative `callbackURL`.
+   * Default: Express's `trust proxy` setting.
+   */
+  proxy?: boolean;
+  /** Where pending sign-ins wait for the callback. Default: a `SessionRequestTokenStore`. */
+  requestTokenStore?: RequestTokenStore;
+  /**
+   * The session property of the default store. Default `oauth:twitter:<consumerKey>`, so two
+   * Twitter apps, or Twitter beside other OAuth strategies, never share pending sign-ins.
+   */
+  sessionKey?: string;
+}
+
+/** What Twitter answered at the access-token step, less the token secret (passport-twitter's `params`). */
+export type AccessTokenParams = Record<string, string>;
+
+/** Passport's `done`: an error, a user, or `false` with a reason. */
+export type VerifyCallback = (err?: unknown, user?: Express.User | false | null, info?: unknown) => void;
+
+/** The user, or `false`/`null` to refuse the sign-in. */
+type VerifyResult = void | Promise<Express.User | false | null | undefined>;
+
+export type VerifyFunction =
+  | ((token: string, tokenSecret: string, profile: TwitterProfile, done: VerifyCallback) => VerifyResult)
+  | ((token: string, tokenSecret: string, params: AccessTokenParams, profile: TwitterProfile, done: VerifyCallback) => VerifyResult);
+
+export type VerifyFunctionWithRequest =
+  | ((req: Request, token: string, tokenSecret: string, profile: TwitterProfile, done: VerifyCallback) => VerifyResult)
+  | ((
+      req: Request,
+      token: string,
+      tokenSecret: string,
+      params: AccessTokenParams,
+      profile: TwitterProfile,
+      done: VerifyCallback,
+    ) => VerifyResult);
+
+// Longest value of a token or verifier we accept from a callback query. Twitter's are under 100
+// characters; the limit keeps hostile megabyte values away from the store and from Twitter.
+const MAX_CALLBACK_VALUE = 256;
+
+type Query = Record<string, unknown>;
+
+// Passport runs each request on `Object.create(strategy)`, so the class uses TypeScript-private
+// members: ECMAScript `#private` ones would throw on that derived object.
+export class TwitterSignInStrategy extends PassportStrategy {
+  /** Passport's strategy name. Default `'twitter'`. */
+  name = 'twitter';
+  /** The client that makes every call to Twitter. */
+  readonly client: TwitterOAuthClient;
+  private readonly _verify: (...args: unknown[]) => VerifyResult;
+  private readonly _passReqToCallback: boolean;
+  private readonly _callbackURL: string;
+  private readonly _defaults: Required<Pick<TwitterAuthenticateOptions, 'forceLogin' | 'authorize'>> &
+    Pick<TwitterAuthenticateOptions, 'screenName' | 'accessType'>;
+  private readonly _proxy: boolean | undefined;
+  private readonly _store: RequestTokenStore;
+
+  constructor(options: TwitterSignInStrategyOptions & { passReqToCallback?: false }, verify: VerifyFunction);
+  constructor(options: TwitterSignInStrategyOptions & { passReqToCallback: true }, verify: VerifyFunctionWithRequest);
+  constructor(options: TwitterSignInStrategyOptions, verify: VerifyFunction | VerifyFunctionWithRequest) {
+    super();
+    if (!options || typeof options !== 'object') throw new TypeError('TwitterSignInStrategy requires options');
+    if (typeof verify !== 'function') throw new TypeError('TwitterSignInStrategy requires a verify function');
+    if (typeof options.callbackURL !== 'string' || options.callbackURL.length === 0) {
+      throw new TypeError('callbackURL is required and must be a non-empty string (absolute, or relative to the request)');
+    }
+    if (options.accessType !== undefined && options.accessType !== 'read' && options.accessType !== 'write') {
+      throw new TypeError("accessType must be 'read' or 'write'");
+    }
+    this.client = new TwitterOAuthClient({
+      consumerKey: options.consumerKey,
+      consumerSecret: options.consumerSecret,
+      ...pick(options, ['requestTokenURL', 'accessTokenURL', 'userAuthorizationURL', 'authorizeURL', 'timeout', 'agent']),
+    });
+    this._verify = verify as (...args: unknown[]) => VerifyResult;
+    this._passReqToCallback = options.passReqToCallback === true;
+    this._callbackURL = options.callbackURL;
+    this._defaults = {
+      forceLogin: options.forceLogin === true,
+      authorize: options.authorize === true,
+      ...(options.screenName !== undefined ? { screenName: options.screenName } : {}),
+      ...(options.accessType !== undefined ? { accessType: options.accessType } : {}),
+    };
+    this._proxy = options.proxy;
+    this._store =
+      options.requestTokenStore ??
+      new SessionRequestTokenStore({ key: options.sessionKey ?? `oauth:twitter:${options.consumerKey}` });
+  }
+
+  override authenticate(req: Request, options?: TwitterAuthenticateOptions): void {
+    this._run(req, options ?? {}).catch((err: unknown) => {
+      this.error(err instanceof Error ? err : new Error(String(err)));
+    });
+  }
+
+  private async _run(req: Request, options: TwitterAuthenticateOptions): Promise<void> {
+    const query = queryOf(req);
+    if (query.denied !== undefined) return this._denied(req, query.denied);
+    if (query.oauth_verifier === undefined && query.oauth_token === undefined) return this._start(req, options);
+    return this._callback(req, query);
+  }
+
+  /** Step 1 and 2: obtain a request token, remember it for this browser, send the user to Twitter. */
+  private async _start(req: Request, options: TwitterAuthenticateOptions): Promise<void> {
+    const trustProxy = this._proxy ?? Boolean(req.app?.get?.('trust proxy'));
+    const callbackURL = resolveCallbackURL(options.callbackURL ?? this._callbackURL, req, trustProxy);
+    const accessType = options.accessType ?? this._defaults.accessType;
+    const requestToken = await this.client.getRequestToken({
+      callbackURL,
+      ...(accessType !== undefined ? { accessType } : {}),
+    });
+    await this._storeCall(() => this._store.set(req, requestToken.token, requestToken.tokenSecret));
+    const screenName = options.screenName ?? this._defaults.screenName;
+    this.redirect(
+      this.client.authorizationURL(requestToken.token, {
+        forceLogin: options.forceLogin ?? this._defaults.forceLogin,
+        authorize: options.authorize ?? this._defaults.authorize,
+        ...(screenName !== undefined ? { screenName } : {}),
+      }),
+    );
+  }
+
+  /** Step 3: the user is back from Twitter. */
+  private async _callback(req: Request, query: Query): Promise<void> {
+    const token = callbackValue(query.oauth_token);
+    const verifier = callbackValue(query.oauth_verifier);
+    if (token === undefined || verifier === undefined) {
+      return this._fail(
+        'MALFORMED_CALLBACK',
+        'The sign-in callback is malformed: it needs one oauth_token and one oauth_verifier, each a short string. ' +
+          'Start the sign-in again.',
+      );
+    }
+    const pending = await this._storeCall(() => this._store.get(req, token));
+    if (!pending) {
+      const anyPending = this._store.hasPending ? await this._storeCall(() => this._store.hasPending!(req)) : true;
+      if (!anyPending) {
+        return this._fail(
+          'NO_PENDING_SIGN_IN',
+          'No sign-in with Twitter was started in this browser session, so the callback cannot be trusted. ' +
+            'Most likely the session cookie was lost between the start and the callback: start and callback must use ' +
+            'the same host (e.g. both localhost, not localhost and 127.0.0.1), and the session cookie must survive ' +
+            "Twitter's redirect (SameSite=Lax, and no Secure cookie over plain http). It also happens when a completed " +
+            'sign-in callback is loaded again.',
+        );
+      }
+      return this._fail(
+        'UNKNOWN_TOKEN',
+        'This sign-in callback does not match a sign-in started in this browser: it was already used, ' +
+          'or it was started elsewhere. Start the sign-in again.',
+      );
+    }
+    // One-time: forget it before the exchange, so a replayed callback can never exchange twice.
+    await this._storeCall(() => this._store.destroy(req, token));
+    if (pending.expiresAt <= Date.now()) {
+      return this._fail('EXPIRED_TOKEN', 'The sign-in with Twitter took too long and expired. Start the sign-in again.');
+    }
+    const access = await this.client.getAccessToken({ token, tokenSecret: pending.tokenSecret, verifier });
+    const profile = profileFromAccessToken(access);
+    await this._runVerify(req, access, profile);
+  }
+
+  private async _denied(req: Request, denied: unknown): Promise<void> {
+    const token = callbackValue(denied);
+    if (token !== undefined) await this._storeCall(() => this._store.destroy(req, token));
+    return this._fail('DENIED', 'The sign-in with Twitter was cancelled.');
+  }
+
+  /**
+   * Calls the app's `verify` in whichever form it was written: with or without `req` first,
+   * with or without passport-twitter's `params` before `profile` (told apart by arity), and
+   * with a `done` callback or returning a promise. The first outcome wins.
+   */
+  private _runVerify(req: Request, access: AccessToken, profile: TwitterProfile): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let settled = false;
+      const done: VerifyCallback = (err, user, info) => {
+        if (settled) return;
+        settled = true;
+        if (err) this.error(err instanceof Error ? err : new Error(String(err)));
+        else if (!user) this.fail(info ?? { message: 'The app refused this sign-in.' }, 401);
+        else this.success(user, info);
+        resolve();
+      };
+      const head: unknown[] = this._passReqToCallback ? [req] : [];
+      const withParams = this._verify.length >= head.length + 5;
+      const args = [...head, access.token, access.tokenSecret, ...(withParams ? [access.params] : []), profile, done];
+      let result: VerifyResult;
+      try {
+        result = this._verify(...args);
+      } catch (err) {
+        done(err);
+        return;
+      }
+      if (result && typeof (result as Promise<unknown>).then === 'function') {
+        (result as Promise<Express.User | false | null | undefined>).then(
+          (user) => done(null, user ?? false),
+          (err: unknown) => done(err ?? new Error('verify rejected')),
+        );
+      }
+    });
+  }
+
+  private _fail(code: SignInFailureCode, message: string): void {
+    const failure: SignInFailure = { code, message };
+    this.fail(failure, 401);
+  }
+
+  // A store failure is the app's infrastructure, not Twitter: keep its own typed errors, wrap others.
+  private async _storeCall<T>(call: () => Promise<T> | T): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (err instanceof TwitterSignInError) throw err;
+      throw new TwitterSignInError('ERR_STORE', 'The request-token store failed.', { cause: err });
+    }
+  }
+}
+
+/** The request's query: Express's parsed `req.query`, or parsed from the URL for plain Node. */
+function queryOf(req: IncomingMessage & { query?: unknown }): Query {
+  if (req.query && typeof req.query === 'object') return req.query as Query;
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const query: Query = {};
+  for (const [name, value] of url.searchParams) {
+    const prev = query[name];
+    query[name] = prev === undefined ? value : ([] as unknown[]).concat(prev, value);
+  }
+  return query;
+}
+
+/**
+ * A callback value we are willing to look up: one string of printable ASCII of sane length.
+ * Arrays (`?a=1&a=2`), objects (`?a[b]=1` with a rich query parser), empty or huge values,
+ * and bytes that did not decode (wrong encoding) are refused before they reach the store.
+ */
+function callbackValue(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  if (value.length === 0 || value.length > MAX_CALLBACK_VALUE) return undefined;
+  return /^[\x21-\x7e]+$/.test(value) ? value : undefined;
+}
+
+function pick<T extends object, K extends keyof T>(obj: T, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (obj[key] !== undefined) out[key] = obj[key];
+  return out;
+}

@@ -1,0 +1,99 @@
+/**
+ * A real Express app with express-session and passport, listening on loopback, and a tiny
+ * browser (a cookie jar over fetch, redirects not followed) to drive it.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express, { type Express } from 'express';
+import session from 'express-session';
+import { Passport } from 'passport';
+import type { Strategy } from 'passport';
+
+export interface TestApp {
+  url: string;
+  app: Express;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  /** Extra passport.authenticate options on the start and callback routes. */
+  authenticateOptions?: Record<string, unknown>;
+  /** Mount express-session (default true). */
+  session?: boolean;
+  /** Run before the routes (e.g. app.set('trust proxy', true)). */
+  configure?: (app: Express) => void;
+}
+
+/**
+ * Mounts `/auth/twitter` and `/auth/twitter/callback`; success answers 200 with the user as JSON,
+ * failure answers 401 with the failure message as JSON, an error answers 500 with its code.
+ */
+export async function startApp(strategy: Strategy, options: TestAppOptions = {}): Promise<TestApp> {
+  const passport = new Passport();
+  passport.use(strategy);
+  passport.serializeUser((user, done) => done(null, user));
+  passport.deserializeUser((user: Express.User, done) => done(null, user));
+  const app = express();
+  options.configure?.(app);
+  if (options.session !== false) {
+    app.use(session({ secret: 'test-session-secret', resave: false, saveUninitialized: false }));
+    app.use(passport.session());
+  }
+  app.use(passport.initialize());
+  const name = (strategy as Strategy & { name: string }).name;
+  const auth = (req: express.Request, res: express.Response, next: express.NextFunction) =>
+    passport.authenticate(name, { ...options.authenticateOptions }, (err: unknown, user: unknown, info: unknown) => {
+      if (err) {
+        const e = err as { code?: string; message?: string };
+        res.status(500).json({ error: e.code ?? 'ERR', message: e.message });
+        return;
+      }
+      if (!user) {
+        res.status(401).json({ failure: info });
+        return;
+      }
+      // As passport.authenticate does without a custom callback: its options reach req.logIn.
+      const keepSessionInfo = options.authenticateOptions?.keepSessionInfo === true;
+      req.logIn(user as Express.User, { keepSessionInfo }, (loginErr) => {
+        if (loginErr) return next(loginErr);
+        res.json({ user });
+      });
+    })(req, res, next);
+  app.get('/auth/twitter', auth);
+  app.get('/auth/twitter/callback', auth);
+  app.get('/me', (req, res) => {
+    res.json({ user: req.user ?? null });
+  });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    app,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A browser's cookie jar: fetch without following redirects, cookies kept by name. */
+export class Browser {
+  readonly cookies = new Map<string, string>();
+
+  async get(url: string, headers: Record<string, string> = {}): Promise<Response> {
+    const cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const res = await fetch(url, { redirect: 'manual', headers: { ...headers, ...(cookie ? { cookie } : {}) } });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const i = pair!.indexOf('=');
+      const name = pair!.slice(0, i).trim();
+      const value = pair!.slice(i + 1).trim();
+      if (/expires=Thu, 01 Jan 1970/i.test(line) || value === '') this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    return res;
+  }
+}

@@ -6,7 +6,9 @@ export {
   type AccessTokenParams,
   type VerifyCallback,
   type VerifyFunction,
+  type VerifyFunctionWithParams,
   type VerifyFunctionWithRequest,
+  type VerifyFunctionWithRequestAndParams,
 } from './strategy.js';
 export {
   TwitterOAuthClient,

@@ -80,20 +80,41 @@ export type VerifyCallback = (err?: unknown, user?: Express.User | false | null,
 /** The user, or `false`/`null` to refuse the sign-in. */
 type VerifyResult = void | Promise<Express.User | false | null | undefined>;
 
-export type VerifyFunction =
-  | ((token: string, tokenSecret: string, profile: TwitterProfile, done: VerifyCallback) => VerifyResult)
-  | ((token: string, tokenSecret: string, params: AccessTokenParams, profile: TwitterProfile, done: VerifyCallback) => VerifyResult);
+// One signature per type (not a union), so an app's arrow function gets its parameters typed.
+export type VerifyFunction = (
+  token: string,
+  tokenSecret: string,
+  profile: TwitterProfile,
+  done: VerifyCallback,
+) => VerifyResult;
 
-export type VerifyFunctionWithRequest =
-  | ((req: Request, token: string, tokenSecret: string, profile: TwitterProfile, done: VerifyCallback) => VerifyResult)
-  | ((
-      req: Request,
-      token: string,
-      tokenSecret: string,
-      params: AccessTokenParams,
-      profile: TwitterProfile,
-      done: VerifyCallback,
-    ) => VerifyResult);
+/** passport-twitter's form: the access-token `params` before `profile`. */
+export type VerifyFunctionWithParams = (
+  token: string,
+  tokenSecret: string,
+  params: AccessTokenParams,
+  profile: TwitterProfile,
+  done: VerifyCallback,
+) => VerifyResult;
+
+export type VerifyFunctionWithRequest = (
+  req: Request,
+  token: string,
+  tokenSecret: string,
+  profile: TwitterProfile,
+  done: VerifyCallback,
+) => VerifyResult;
+
+export type VerifyFunctionWithRequestAndParams = (
+  req: Request,
+  token: string,
+  tokenSecret: string,
+  params: AccessTokenParams,
+  profile: TwitterProfile,
+  done: VerifyCallback,
+) => VerifyResult;
+
+type AnyVerify = VerifyFunction | VerifyFunctionWithParams | VerifyFunctionWithRequest | VerifyFunctionWithRequestAndParams;
 
 // Longest value of a token or verifier we accept from a callback query. Twitter's are under 100
 // characters; the limit keeps hostile megabyte values away from the store and from Twitter.
@@ -117,8 +138,10 @@ export class TwitterSignInStrategy extends PassportStrategy {
   private readonly _store: RequestTokenStore;
 
   constructor(options: TwitterSignInStrategyOptions & { passReqToCallback?: false }, verify: VerifyFunction);
+  constructor(options: TwitterSignInStrategyOptions & { passReqToCallback?: false }, verify: VerifyFunctionWithParams);
   constructor(options: TwitterSignInStrategyOptions & { passReqToCallback: true }, verify: VerifyFunctionWithRequest);
-  constructor(options: TwitterSignInStrategyOptions, verify: VerifyFunction | VerifyFunctionWithRequest) {
+  constructor(options: TwitterSignInStrategyOptions & { passReqToCallback: true }, verify: VerifyFunctionWithRequestAndParams);
+  constructor(options: TwitterSignInStrategyOptions, verify: AnyVerify) {
     super();
     if (!options || typeof options !== 'object') throw new TypeError('TwitterSignInStrategy requires options');
     if (typeof verify !== 'function') throw new TypeError('TwitterSignInStrategy requires a verify function');

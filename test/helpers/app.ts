@@ -54,7 +54,8 @@ export async function startApp(strategy: Strategy, options: TestAppOptions = {})
       }
       // As passport.authenticate does without a custom callback: its options reach req.logIn.
       const keepSessionInfo = options.authenticateOptions?.keepSessionInfo === true;
-      req.logIn(user as Express.User, { keepSessionInfo }, (loginErr) => {
+      const session = options.authenticateOptions?.session !== false;
+      req.logIn(user as Express.User, { keepSessionInfo, session }, (loginErr) => {
         if (loginErr) return next(loginErr);
         res.json({ user });
       });

@@ -1,0 +1,308 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
+import nock from 'nock';
+import { TwitterOAuthClient, TwitterSignInError } from '../lib/index.js';
+import { parseOAuthHeader } from './helpers/twitter-nock.js';
+
+// Twitter's "Log in with Twitter" page publishes this test consumer secret and the signatures of
+// its example requests, so anyone can check a signer against it.
+const DOCS = {
+  consumerKey: 'cChZNFj6T5R0TigYB9yd1w',
+  consumerSecret: 'L8qq9PZyRg6ieKGEKhZolGC0vJWLw8iEJ88DRdyOg',
+};
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  socket: object;
+}
+
+/** A provider on loopback whose answer each test chooses; records what it was sent. */
+async function provider(
+  answer: (req: http.IncomingMessage, res: http.ServerResponse, seen: Seen) => void,
+): Promise<{ url: string; seen: Seen[]; connections: () => number; close: () => Promise<void> }> {
+  const seen: Seen[] = [];
+  let connections = 0;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const s = { method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString(), socket: req.socket };
+      seen.push(s);
+      answer(req, res, s);
+    });
+  });
+  server.on('connection', () => connections++);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    connections: () => connections,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+function clientFor(url: string, extra: Partial<ConstructorParameters<typeof TwitterOAuthClient>[0]> = {}) {
+  return new TwitterOAuthClient({
+    consumerKey: 'ck',
+    consumerSecret: 'consumer-secret-value',
+    requestTokenURL: `${url}/oauth/request_token`,
+    accessTokenURL: `${url}/oauth/access_token`,
+    userAuthorizationURL: `${url}/oauth/authenticate`,
+    ...extra,
+  });
+}
+
+const OK_REQUEST_TOKEN = 'oauth_token=rt&oauth_token_secret=rts&oauth_callback_confirmed=true';
+
+async function rejection(promise: Promise<unknown>): Promise<TwitterSignInError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).to.be.instanceOf(TwitterSignInError);
+    return err as TwitterSignInError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('TwitterOAuthClient', () => {
+  describe('constructor', () => {
+    it('throws a TypeError naming consumerKey or consumerSecret when missing', () => {
+      expect(() => new TwitterOAuthClient({ consumerSecret: 's' } as never)).to.throw(TypeError, 'consumerKey');
+      expect(() => new TwitterOAuthClient({ consumerKey: 'k' } as never)).to.throw(TypeError, 'consumerSecret');
+    });
+
+    it('refuses a relative endpoint URL and a non-positive timeout', () => {
+      expect(() => new TwitterOAuthClient({ ...DOCS, requestTokenURL: '/oauth/request_token' })).to.throw(TypeError, 'requestTokenURL');
+      expect(() => new TwitterOAuthClient({ ...DOCS, timeout: 0 })).to.throw(TypeError, 'timeout');
+    });
+
+    it("defaults to Twitter's endpoints and derives oauth/authorize from oauth/authenticate", () => {
+      const client = new TwitterOAuthClient(DOCS);
+      expect(client.requestTokenURL).to.equal('https://api.twitter.com/oauth/request_token');
+      expect(client.accessTokenURL).to.equal('https://api.twitter.com/oauth/access_token');
+      expect(client.userAuthorizationURL).to.equal('https://api.twitter.com/oauth/authenticate');
+      expect(client.authorizeURL).to.equal('https://api.twitter.com/oauth/authorize');
+      expect(client.timeout).to.equal(10_000);
+    });
+  });
+
+  describe('authorizationHeader', () => {
+    it("reproduces the signature of Twitter's documented request_token example", () => {
+      const header = new TwitterOAuthClient(DOCS).authorizationHeader({
+        method: 'POST',
+        url: 'https://api.twitter.com/oauth/request_token',
+        params: { oauth_callback: 'http://localhost/sign-in-with-twitter/' },
+        nonce: 'ea9ec8429b68d6b77cd5600adbbb0456',
+        timestamp: 1318467427,
+      });
+      const fields = parseOAuthHeader(header);
+      expect(fields.oauth_signature).to.equal('F1Li3tvehgcraF8DMJ7OyxO4w9Y=');
+      expect(fields.oauth_version).to.equal('1.0');
+      expect(fields.oauth_callback).to.equal('http://localhost/sign-in-with-twitter/');
+    });
+
+    it("reproduces the signature of Twitter's documented access_token example", () => {
+      const header = new TwitterOAuthClient(DOCS).authorizationHeader({
+        method: 'POST',
+        url: 'https://api.twitter.com/oauth/access_token',
+        token: 'NPcudxy0yU5T3tBzho7iCotZ3cnetKwcTIRlX0iwRl0',
+        tokenSecret: 'veNRnAWe6inFuo8o2u8SLLZLjolYDmDP7SzL0YfYI',
+        params: { oauth_verifier: 'uw7NjWHT6OJ1MpJOXsHfNxoAhPKpgI8BlYDhxEjIBY' },
+        nonce: 'a9900fe68e2573b27a37f10fbad6a755',
+        timestamp: 1318467427,
+      });
+      expect(parseOAuthHeader(header).oauth_signature).to.equal('39cipBtIOHEEnybAR4sATQTpl2I=');
+    });
+
+    it('draws a fresh 128-bit hex nonce and the current time when none is given', () => {
+      const client = new TwitterOAuthClient(DOCS);
+      const a = parseOAuthHeader(client.authorizationHeader({ method: 'GET', url: 'https://api.twitter.com/x' }));
+      const b = parseOAuthHeader(client.authorizationHeader({ method: 'GET', url: 'https://api.twitter.com/x' }));
+      expect(a.oauth_nonce).to.match(/^[0-9a-f]{32}$/);
+      expect(a.oauth_nonce).not.to.equal(b.oauth_nonce);
+      expect(Math.abs(Number(a.oauth_timestamp) - Date.now() / 1000)).to.be.below(5);
+    });
+
+    it('puts only oauth_* parameters in the header, but signs the others too', () => {
+      const client = new TwitterOAuthClient(DOCS);
+      const base = { method: 'POST', url: 'https://api.twitter.com/x', nonce: 'n', timestamp: 1 };
+      const withParam = client.authorizationHeader({ ...base, params: { status: 'hello' } });
+      const without = client.authorizationHeader(base);
+      expect(withParam).not.to.include('status');
+      expect(parseOAuthHeader(withParam).oauth_signature).not.to.equal(parseOAuthHeader(without).oauth_signature);
+    });
+  });
+
+  describe('authorizationURL', () => {
+    it('builds the authenticate URL with force_login and screen_name, and the authorize URL on request', () => {
+      const client = new TwitterOAuthClient(DOCS);
+      expect(client.authorizationURL('t&1', { forceLogin: true, screenName: 'a b' })).to.equal(
+        'https://api.twitter.com/oauth/authenticate?oauth_token=t%261&force_login=true&screen_name=a+b',
+      );
+      expect(client.authorizationURL('t', { authorize: true })).to.equal('https://api.twitter.com/oauth/authorize?oauth_token=t');
+    });
+  });
+
+  describe('talking to the provider', () => {
+    // nock, once loaded by any test file, routes every request through its interceptor, which
+    // sends Connection: close. These tests measure the client's own connection handling.
+    before(() => nock.restore());
+    after(() => nock.activate());
+    let p: Awaited<ReturnType<typeof provider>> | undefined;
+    let client: TwitterOAuthClient | undefined;
+    afterEach(async () => {
+      client?.destroy();
+      await p?.close();
+      p = undefined;
+      client = undefined;
+    });
+
+    it('obtains a request token with a signed POST carrying oauth_callback and x_auth_access_type', async () => {
+      p = await provider((_req, res) => res.end(OK_REQUEST_TOKEN));
+      client = clientFor(p.url);
+      const token = await client.getRequestToken({ callbackURL: 'oob', accessType: 'read' });
+      expect(token).to.deep.equal({ token: 'rt', tokenSecret: 'rts', callbackConfirmed: true });
+      const seen = p.seen[0]!;
+      expect(seen.method).to.equal('POST');
+      expect(seen.body).to.equal('x_auth_access_type=read');
+      expect(seen.headers['content-type']).to.equal('application/x-www-form-urlencoded');
+      expect(parseOAuthHeader(seen.headers.authorization).oauth_callback).to.equal('oob');
+    });
+
+    it('exchanges token and verifier for an access token with user_id and screen_name', async () => {
+      p = await provider((_req, res) => res.end('oauth_token=at&oauth_token_secret=ats&user_id=12&screen_name=jack&x=1'));
+      client = clientFor(p.url);
+      const access = await client.getAccessToken({ token: 'rt', tokenSecret: 'rts', verifier: 'v' });
+      expect(access).to.deep.equal({
+        token: 'at',
+        tokenSecret: 'ats',
+        userId: '12',
+        screenName: 'jack',
+        params: { oauth_token: 'at', user_id: '12', screen_name: 'jack', x: '1' },
+      });
+      const header = parseOAuthHeader(p.seen[0]!.headers.authorization);
+      expect(header.oauth_token).to.equal('rt');
+      expect(header.oauth_verifier).to.equal('v');
+    });
+
+    it('reuses one keep-alive connection for consecutive calls, and never sends Connection: close', async () => {
+      p = await provider((_req, res) => res.end(OK_REQUEST_TOKEN));
+      client = clientFor(p.url);
+      for (let i = 0; i < 5; i++) await client.getRequestToken({ callbackURL: 'oob' });
+      expect(p.connections()).to.equal(1);
+      expect(p.seen.every((s) => s.headers.connection !== 'close')).to.equal(true);
+      expect(p.seen[0]!.headers['user-agent']).to.equal('passport-twitter-signin');
+    });
+
+    it('does not follow a redirect: ERR_TWITTER_REDIRECT, and the Location is never called', async () => {
+      p = await provider((req, res) => {
+        if (req.url === '/elsewhere') return res.end(OK_REQUEST_TOKEN);
+        res.writeHead(302, { location: '/elsewhere' }).end();
+      });
+      client = clientFor(p.url);
+      const err = await rejection(client.getRequestToken({ callbackURL: 'oob' }));
+      expect(err.code).to.equal('ERR_TWITTER_REDIRECT');
+      expect(err.status).to.equal(302);
+      expect(p.seen.map((s) => s.url)).to.deep.equal(['/oauth/request_token']);
+    });
+
+    it('gives up with ERR_TWITTER_TIMEOUT when the provider does not answer in time', async () => {
+      p = await provider(() => {});
+      client = clientFor(p.url, { timeout: 150 });
+      const started = Date.now();
+      const err = await rejection(client.getRequestToken({ callbackURL: 'oob' }));
+      expect(err.code).to.equal('ERR_TWITTER_TIMEOUT');
+      expect(err.endpoint).to.equal('request_token');
+      expect(Date.now() - started).to.be.below(2000);
+    });
+
+    it('times out a provider that answers headers but drips the body too slowly', async () => {
+      p = await provider((_req, res) => {
+        res.writeHead(200);
+        res.write('oauth_token=');
+      });
+      client = clientFor(p.url, { timeout: 150 });
+      expect((await rejection(client.getRequestToken({ callbackURL: 'oob' }))).code).to.equal('ERR_TWITTER_TIMEOUT');
+    });
+
+    it('reports a reset connection as ERR_TWITTER_NETWORK', async () => {
+      p = await provider((req) => req.socket.destroy());
+      client = clientFor(p.url);
+      const err = await rejection(client.getAccessToken({ token: 't', tokenSecret: 'token-secret-value', verifier: 'verifier-value' }));
+      expect(err.code).to.equal('ERR_TWITTER_NETWORK');
+      expect(err.endpoint).to.equal('access_token');
+    });
+
+    it('reports a refused connection as ERR_TWITTER_NETWORK', async () => {
+      p = await provider(() => {});
+      const url = p.url;
+      await p.close();
+      p = undefined;
+      client = clientFor(url);
+      expect((await rejection(client.getRequestToken({ callbackURL: 'oob' }))).code).to.equal('ERR_TWITTER_NETWORK');
+    });
+
+    it('refuses an answer larger than 1 MiB', async () => {
+      p = await provider((_req, res) => res.end('x'.repeat(2 * 1024 * 1024)));
+      client = clientFor(p.url);
+      expect((await rejection(client.getRequestToken({ callbackURL: 'oob' }))).code).to.equal('ERR_TWITTER_RESPONSE');
+    });
+
+    it("surfaces Twitter's own message and code, with the body kept but not enumerable", async () => {
+      const body = '{"errors":[{"code":135,"message":"Timestamp out of bounds."}]}';
+      p = await provider((_req, res) => res.writeHead(401, { 'content-type': 'application/json' }).end(body));
+      client = clientFor(p.url);
+      const err = await rejection(client.getRequestToken({ callbackURL: 'oob' }));
+      expect(err.code).to.equal('ERR_TWITTER_HTTP');
+      expect(err.status).to.equal(401);
+      expect(err.providerCode).to.equal(135);
+      expect(err.providerMessage).to.equal('Timestamp out of bounds.');
+      expect(err.message).to.include('clock');
+      expect(err.body).to.equal(body);
+      expect(Object.keys(err)).not.to.include('body');
+    });
+
+    it('never puts the consumer secret, token secret or verifier in an error, its toString, JSON or cause', async () => {
+      const failures: ((req: http.IncomingMessage, res: http.ServerResponse) => void)[] = [
+        (_req, res) => res.writeHead(401).end('{"errors":[{"code":32,"message":"Could not authenticate you."}]}'),
+        (_req, res) => res.writeHead(500).end('<html>oops</html>'),
+        (_req, res) => res.end('oauth_token_secret=only'),
+        (req) => req.socket.destroy(),
+        (_req, res) => res.writeHead(302, { location: 'http://127.0.0.1:1/' }).end(),
+      ];
+      for (const fail of failures) {
+        p = await provider(fail);
+        client = clientFor(p.url, { timeout: 500 });
+        const err = await rejection(
+          client.getAccessToken({ token: 't', tokenSecret: 'token-secret-value', verifier: 'verifier-value' }),
+        );
+        const text = [err.message, String(err), JSON.stringify(err), String(err.cause ?? ''), err.stack ?? ''].join('\n');
+        for (const secret of ['consumer-secret-value', 'token-secret-value', 'verifier-value']) {
+          expect(text, `${err.code} leaks ${secret}`).not.to.include(secret);
+        }
+        client.destroy();
+        await p.close();
+      }
+      p = undefined;
+    });
+
+    it('signs a GET with the access token and parses JSON (getJSON)', async () => {
+      p = await provider((_req, res) => res.end('{"data":{"id":"1"}}'));
+      client = clientFor(p.url);
+      expect(await client.getJSON(`${p.url}/2/users/me?user.fields=name`, 'at', 'ats')).to.deep.equal({ data: { id: '1' } });
+      const seen = p.seen[0]!;
+      expect(seen.method).to.equal('GET');
+      expect(seen.url).to.equal('/2/users/me?user.fields=name');
+      expect(parseOAuthHeader(seen.headers.authorization).oauth_token).to.equal('at');
+    });
+  });
+});

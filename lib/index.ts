@@ -30,7 +30,7 @@ export {
   type TwitterEndpoint,
   type TwitterSignInErrorCode,
 } from './errors.js';
-export { type TwitterProfile } from './profile.js';
+export { DEFAULT_USER_FIELDS, type ProfileLookup, type TwitterProfile } from './profile.js';
 export type { PendingSignIn, RequestTokenStore } from './stores/store.js';
 export {
   SessionRequestTokenStore,

@@ -6,6 +6,7 @@
  */
 import type { Profile } from 'passport';
 import type { AccessToken } from './client.js';
+import { TwitterSignInError } from './errors.js';
 
 export interface TwitterProfile extends Profile {
   provider: 'twitter';
@@ -30,4 +31,119 @@ export function profileFromAccessToken(access: AccessToken): TwitterProfile {
     displayName: access.screenName,
     _json: { user_id: access.userId, screen_name: access.screenName },
   };
+}
+
+/** Which profile lookup runs after the access-token exchange. */
+export type ProfileLookup = false | 'v2' | 'v1.1';
+
+/** Fields asked of `GET /2/users/me` by default (`user.fields`). */
+export const DEFAULT_USER_FIELDS = ['name', 'profile_image_url', 'description', 'created_at', 'verified'];
+
+export interface ProfileLookupOptions {
+  /** Where the API lives: the origin of the request-token URL (so a fake provider serves both). */
+  apiBase: string;
+  /** v2 `user.fields`. */
+  userFields: readonly string[];
+  /** v1.1 `include_email=true` (the app needs the email permission). */
+  includeEmail: boolean;
+}
+
+/** A client able to make a signed GET; the strategy passes its `TwitterOAuthClient`. */
+interface SignedGetter {
+  getJSON(url: string, token: string, tokenSecret: string): Promise<unknown>;
+}
+
+/**
+ * Looks the user up with the access token: `GET /2/users/me` (v2) or
+ * `GET /1.1/account/verify_credentials.json` (v1.1), mapped to Passport's profile.
+ * A refusal becomes `ERR_PROFILE_UNAVAILABLE`, naming the endpoint and how to turn the lookup off:
+ * Twitter's lower API access levels refuse these endpoints (403, or code 453).
+ * @see https://developer.twitter.com/en/docs/twitter-api/users/lookup/api-reference/get-users-me
+ * @see https://developer.twitter.com/en/docs/twitter-api/v1/accounts-and-users/manage-account-settings/api-reference/get-account-verify_credentials
+ */
+export async function lookUpProfile(
+  client: SignedGetter,
+  lookup: Exclude<ProfileLookup, false>,
+  access: AccessToken,
+  options: ProfileLookupOptions,
+): Promise<TwitterProfile> {
+  const url = new URL(lookup === 'v2' ? '/2/users/me' : '/1.1/account/verify_credentials.json', options.apiBase);
+  if (lookup === 'v2') url.searchParams.set('user.fields', options.userFields.join(','));
+  else if (options.includeEmail) url.searchParams.set('include_email', 'true');
+  const endpoint = `GET ${url.pathname}`;
+  let json: unknown;
+  try {
+    json = await client.getJSON(url.toString(), access.token, access.tokenSecret);
+  } catch (err) {
+    if (err instanceof TwitterSignInError && err.code === 'ERR_TWITTER_HTTP') {
+      throw new TwitterSignInError(
+        'ERR_PROFILE_UNAVAILABLE',
+        `Twitter refused the profile lookup ${endpoint} with HTTP ${err.status}` +
+          `${err.providerMessage ? `: ${err.providerMessage}` : ''}. The app's API access level may not include ` +
+          `this endpoint; set fetchProfile: false to sign in with user_id and screen_name only` +
+          `${lookup === 'v2' ? ", or try fetchProfile: 'v1.1'" : ''}.`,
+        {
+          endpoint: 'profile',
+          ...(err.status !== undefined ? { status: err.status } : {}),
+          ...(err.providerCode !== undefined ? { providerCode: err.providerCode } : {}),
+          ...(err.providerMessage !== undefined ? { providerMessage: err.providerMessage } : {}),
+          cause: err,
+        },
+      );
+    }
+    throw err;
+  }
+  const raw = JSON.stringify(json);
+  return lookup === 'v2' ? fromV2(json, raw, endpoint) : fromV11(json, raw, endpoint);
+}
+
+function fromV2(json: unknown, raw: string, endpoint: string): TwitterProfile {
+  const data = objectAt(json, 'data', endpoint);
+  const profile: TwitterProfile = {
+    provider: 'twitter',
+    id: stringAt(data, 'id', endpoint),
+    username: stringAt(data, 'username', endpoint),
+    displayName: typeof data.name === 'string' ? data.name : stringAt(data, 'username', endpoint),
+    _raw: raw,
+    _json: data,
+  };
+  if (typeof data.profile_image_url === 'string') profile.photos = [{ value: data.profile_image_url }];
+  return profile;
+}
+
+function fromV11(json: unknown, raw: string, endpoint: string): TwitterProfile {
+  const user = objectAt({ user: json }, 'user', endpoint);
+  const profile: TwitterProfile = {
+    provider: 'twitter',
+    // id_str: the numeric `id` loses precision in JavaScript for ids above 2^53.
+    id: stringAt(user, 'id_str', endpoint),
+    username: stringAt(user, 'screen_name', endpoint),
+    displayName: typeof user.name === 'string' ? user.name : stringAt(user, 'screen_name', endpoint),
+    _raw: raw,
+    _json: user,
+  };
+  const photo = user.profile_image_url_https ?? user.profile_image_url;
+  if (typeof photo === 'string') profile.photos = [{ value: photo }];
+  if (typeof user.email === 'string' && user.email) profile.emails = [{ value: user.email }];
+  return profile;
+}
+
+function objectAt(json: unknown, key: string, endpoint: string): Record<string, unknown> {
+  const value = json && typeof json === 'object' ? (json as Record<string, unknown>)[key] : undefined;
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TwitterSignInError('ERR_TWITTER_RESPONSE', `Twitter's answer to ${endpoint} has no ${key} object.`, {
+      endpoint: 'profile',
+    });
+  }
+  return value as Record<string, unknown>;
+}
+
+function stringAt(obj: Record<string, unknown>, key: string, endpoint: string): string {
+  const value = obj[key];
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new TwitterSignInError('ERR_TWITTER_RESPONSE', `Twitter's answer to ${endpoint} has no ${key}.`, {
+      endpoint: 'profile',
+    });
+  }
+  return value;
 }

@@ -15,7 +15,14 @@ import { Strategy as PassportStrategy } from 'passport-strategy';
 import { resolveCallbackURL } from './callback-url.js';
 import { TwitterOAuthClient, type AccessToken, type TwitterOAuthClientOptions } from './client.js';
 import { TwitterSignInError, type SignInFailure, type SignInFailureCode } from './errors.js';
-import { profileFromAccessToken, type TwitterProfile } from './profile.js';
+import {
+  DEFAULT_USER_FIELDS,
+  lookUpProfile,
+  profileFromAccessToken,
+  type ProfileLookup,
+  type ProfileLookupOptions,
+  type TwitterProfile,
+} from './profile.js';
 import { SessionRequestTokenStore } from './stores/session.js';
 import type { RequestTokenStore } from './stores/store.js';
 
@@ -53,6 +60,16 @@ export interface TwitterSignInStrategyOptions
   screenName?: string;
   /** Ask for less access than the app's setting (`x_auth_access_type`). Default: the app's setting. */
   accessType?: 'read' | 'write';
+  /**
+   * Look the user up after sign-in: `'v2'` (`GET /2/users/me`) or `'v1.1'`
+   * (`GET /1.1/account/verify_credentials.json`). Default `false`: the profile comes from the
+   * access-token answer (`user_id`, `screen_name`), which every API access level gets, at no cost.
+   */
+  fetchProfile?: ProfileLookup;
+  /** With `fetchProfile: 'v2'`: the `user.fields` to ask for. Default `name,profile_image_url,description,created_at,verified`. */
+  userFields?: string[];
+  /** With `fetchProfile: 'v1.1'`: ask for the email address (`include_email=true`; needs the app's email permission). Default `false`. */
+  includeEmail?: boolean;
   /** Pass the request as the first argument of `verify`. Default `false`. */
   passReqToCallback?: boolean;
   /** Milliseconds allowed for each call to Twitter. Default 10000. */
@@ -136,6 +153,8 @@ export class TwitterSignInStrategy extends PassportStrategy {
     Pick<TwitterAuthenticateOptions, 'screenName' | 'accessType'>;
   private readonly _proxy: boolean | undefined;
   private readonly _store: RequestTokenStore;
+  private readonly _profileLookup: ProfileLookup;
+  private readonly _profileOptions: ProfileLookupOptions;
 
   constructor(options: TwitterSignInStrategyOptions & { passReqToCallback?: false }, verify: VerifyFunction);
   constructor(options: TwitterSignInStrategyOptions & { passReqToCallback?: false }, verify: VerifyFunctionWithParams);
@@ -166,6 +185,15 @@ export class TwitterSignInStrategy extends PassportStrategy {
       ...(options.accessType !== undefined ? { accessType: options.accessType } : {}),
     };
     this._proxy = options.proxy;
+    if (options.fetchProfile !== undefined && ![false, 'v2', 'v1.1'].includes(options.fetchProfile)) {
+      throw new TypeError("fetchProfile must be false, 'v2' or 'v1.1'");
+    }
+    this._profileLookup = options.fetchProfile ?? false;
+    this._profileOptions = {
+      apiBase: new URL(this.client.requestTokenURL).origin,
+      userFields: options.userFields ?? DEFAULT_USER_FIELDS,
+      includeEmail: options.includeEmail === true,
+    };
     this._store =
       options.requestTokenStore ??
       new SessionRequestTokenStore({ key: options.sessionKey ?? `oauth:twitter:${options.consumerKey}` });
@@ -240,7 +268,9 @@ export class TwitterSignInStrategy extends PassportStrategy {
       return this._fail('EXPIRED_TOKEN', 'The sign-in with Twitter took too long and expired. Start the sign-in again.');
     }
     const access = await this.client.getAccessToken({ token, tokenSecret: pending.tokenSecret, verifier });
-    const profile = profileFromAccessToken(access);
+    const profile = this._profileLookup
+      ? await lookUpProfile(this.client, this._profileLookup, access, this._profileOptions)
+      : profileFromAccessToken(access);
     await this._runVerify(req, access, profile);
   }
 

@@ -38,3 +38,10 @@ export {
   DEFAULT_PENDING_TTL,
   type SessionRequestTokenStoreOptions,
 } from './stores/session.js';
+export {
+  CookieRequestTokenStore,
+  DEFAULT_COOKIE_NAME,
+  MIN_SECRET_LENGTH,
+  type CookieRequestTokenStoreOptions,
+} from './stores/cookie.js';
+export { timingSafeEqualString } from './compare.js';

@@ -24,6 +24,7 @@ export interface PendingSignIn {
  *   two tabs never see each other's tokens;
  * - match tokens in constant time (see `timingSafeEqualString`);
  * - bound what they keep (expired entries dropped, at most a few per browser).
+ * A store that writes the response (a cookie store) finds it at `req.res`, which Express sets.
  */
 export interface RequestTokenStore {
   /** Remembers a pending sign-in for this browser; the store stamps `expiresAt`. */

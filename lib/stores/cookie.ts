@@ -1,0 +1,341 @@
+/**
+ * A request-token store for apps without sessions (JWTs, `session: false`): this browser's pending
+ * sign-ins travel in one short-lived, encrypted, HttpOnly cookie.
+ *
+ * The request token's secret signs the access-token exchange, so the cookie is sealed with
+ * AES-256-GCM: the browser (and anything that can read its cookies) sees neither the secret nor
+ * the tokens, and cannot change, forge or re-label the cookie without the server's key.
+ *
+ * Limits that a session store does not have, and that apps should know about:
+ * - One-time use is enforced by clearing the cookie. A client that keeps the old cookie and
+ *   replays the callback gets past this store; Twitter itself then refuses the reused request
+ *   token and verifier. (A session store forgets the token on the server.)
+ * - Two sign-ins started at the same instant in two tabs race: each response rewrites the whole
+ *   cookie, so the later one wins and the other tab must start again.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { timingSafeEqualString } from '../compare.js';
+import { TwitterSignInError } from '../errors.js';
+import { DEFAULT_MAX_PENDING, DEFAULT_PENDING_TTL } from './session.js';
+import type { PendingSignIn, RequestTokenStore } from './store.js';
+
+/** The cookie name used when none is given. */
+export const DEFAULT_COOKIE_NAME = 'twitter_signin';
+
+/** Seconds the cookie outlives its newest entry, so expiry is reported as such. */
+const EXPIRY_GRACE_SECONDS = 60;
+
+/** The shortest secret accepted, in characters. */
+export const MIN_SECRET_LENGTH = 32;
+
+export interface CookieRequestTokenStoreOptions {
+  /**
+   * The key material: a random string of at least 32 characters, or a non-empty array of them to
+   * rotate keys (newest first: cookies are written with the first and read with any). Required.
+   * Keep it out of the code, like any server secret.
+   */
+  secret: string | readonly string[];
+  /**
+   * The cookie's name. Default `'twitter_signin'`. Give two strategy instances (two Twitter apps)
+   * two names, or each will overwrite the other's pending sign-ins. On HTTPS-only sites a
+   * `__Host-` prefix (`'__Host-twitter_signin'`) also stops sibling subdomains from planting one.
+   */
+  name?: string;
+  /** Milliseconds a pending sign-in is accepted; the cookie lives a minute longer. Default 600000 (10 minutes). */
+  ttl?: number;
+  /** Pending sign-ins kept per browser (two tabs, a double click); the newest win. Default 5. */
+  max?: number;
+  /**
+   * The cookie's `Secure` attribute. Default `'auto'`: set when the request came over HTTPS, or
+   * with `X-Forwarded-Proto: https` when Express's `trust proxy` is on. `true` always sets it (the
+   * sign-in then fails over plain http), `false` never does.
+   */
+  secure?: 'auto' | boolean;
+}
+
+// [token, tokenSecret, expiresAt], as in the session store; a tuple keeps the cookie small.
+type Entry = [string, string, number];
+
+// Browsers drop a cookie whose name and value exceed about 4096 bytes (RFC 6265 §6.1 asks for
+// at least that much). Writes stay within it, and reads refuse anything longer before decoding,
+// so a hostile client cannot make us base64-decode and decrypt megabytes per request.
+const MAX_COOKIE_BYTES = 4096;
+// Cookies of the same name from other paths or parent domains are sent too; try a few, not all.
+const MAX_CANDIDATES = 4;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+// HKDF's `info`: keys derived for this purpose are useless for anything else the app derives
+// from the same secret (and vice versa).
+const KEY_INFO = 'passport-twitter-signin/CookieRequestTokenStore/v1/aes-256-gcm';
+// RFC 6265 §4.1.1: a cookie name is an HTTP token. Anything else could split the header.
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Keeps pending sign-ins in an encrypted cookie, for apps with no session. Use it as the
+ * strategy's `requestTokenStore`:
+ *
+ * ```ts
+ * new TwitterSignInStrategy(
+ *   { consumerKey, consumerSecret, callbackURL, requestTokenStore: new CookieRequestTokenStore({ secret }) },
+ *   verify,
+ * );
+ * ```
+ *
+ * The cookie is `HttpOnly` (no script reads it), `SameSite=Lax` (the callback is a top-level
+ * navigation from twitter.com, which `Strict` would strip), `Path=/`, lives `ttl`, and is `Secure`
+ * per the `secure` option. It needs Express (or anything that sets `req.res`) to write the cookie.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6265 (HTTP State Management Mechanism)
+ * @see https://www.rfc-editor.org/rfc/rfc5869 (HKDF)
+ * @see https://csrc.nist.gov/pubs/sp/800/38/d/final (AES-GCM)
+ */
+export class CookieRequestTokenStore implements RequestTokenStore {
+  /** The cookie's name. */
+  readonly name: string;
+  /** Milliseconds a pending sign-in is accepted. */
+  readonly ttl: number;
+  /** Pending sign-ins kept per browser. */
+  readonly max: number;
+  /** The `Secure` policy: `'auto'`, `true` or `false`. */
+  readonly secure: 'auto' | boolean;
+  // Newest first; never exposed, so the secret cannot end up in a log of the store.
+  readonly #keys: Buffer[];
+  // The pending sign-ins as this store last wrote them during a request. The strategy reads, then
+  // destroys, within one request; the Cookie header still holds the old value, so without this a
+  // second write would resurrect entries the first one removed.
+  readonly #written = new WeakMap<IncomingMessage, Entry[]>();
+
+  constructor(options: CookieRequestTokenStoreOptions) {
+    if (!options || typeof options !== 'object') throw new TypeError('CookieRequestTokenStore requires options with a secret');
+    this.#keys = secretsOf(options.secret).map(deriveKey);
+    const name = options.name ?? DEFAULT_COOKIE_NAME;
+    if (typeof name !== 'string' || !COOKIE_NAME.test(name)) {
+      throw new TypeError('name must be a non-empty cookie name (letters, digits and !#$%&\'*+-.^_`|~)');
+    }
+    this.name = name;
+    this.ttl = positive(options.ttl ?? DEFAULT_PENDING_TTL, 'ttl');
+    this.max = positive(options.max ?? DEFAULT_MAX_PENDING, 'max');
+    if (!Number.isInteger(this.max)) throw new TypeError('max must be a positive integer');
+    const secure = options.secure ?? 'auto';
+    if (secure !== 'auto' && secure !== true && secure !== false) {
+      throw new TypeError("secure must be 'auto', true or false");
+    }
+    this.secure = secure;
+  }
+
+  set(req: IncomingMessage, token: string, tokenSecret: string): void {
+    const now = Date.now();
+    // Abandoned starts must not grow the cookie: drop the expired ones, keep the newest few.
+    const entries = this.#read(req).entries.filter((e) => e[2] > now);
+    entries.push([token, tokenSecret, now + this.ttl]);
+    this.#write(req, entries.slice(-this.max));
+  }
+
+  get(req: IncomingMessage, token: string): PendingSignIn | undefined {
+    let found: Entry | undefined;
+    // Look at every entry, not just until the first match, so timing does not reveal which.
+    for (const entry of this.#read(req).entries) {
+      if (timingSafeEqualString(entry[0], token) && !found) found = entry;
+    }
+    return found && { token: found[0], tokenSecret: found[1], expiresAt: found[2] };
+  }
+
+  destroy(req: IncomingMessage, token: string): void {
+    const { entries, present } = this.#read(req);
+    const left = entries.filter((e) => !timingSafeEqualString(e[0], token));
+    // Nothing removed: leave a good cookie alone, but do clear one we could not read (junk from
+    // an old key or another app), so it does not ride along on every request until it expires.
+    if (left.length === entries.length && (entries.length > 0 || !present)) return;
+    this.#write(req, left);
+  }
+
+  hasPending(req: IncomingMessage): boolean {
+    return this.#read(req).entries.length > 0;
+  }
+
+  /** This browser's pending sign-ins, and whether it sent a cookie of ours at all. */
+  #read(req: IncomingMessage): { entries: Entry[]; present: boolean } {
+    const written = this.#written.get(req);
+    if (written) return { entries: [...written], present: true };
+    const values = cookieValues(req.headers.cookie, this.name);
+    // Several cookies can share our name (a parent domain's, an older path's), and a planted one
+    // is sent first if its path is longer: the first that opens wins, so junk cannot hide ours.
+    for (const value of values) {
+      const entries = this.#open(value);
+      if (entries) return { entries, present: true };
+    }
+    return { entries: [], present: values.length > 0 };
+  }
+
+  #write(req: IncomingMessage, entries: Entry[]): void {
+    const res = responseOf(req);
+    if (res.headersSent) {
+      throw new TwitterSignInError(
+        'ERR_STORE',
+        'CookieRequestTokenStore cannot set its cookie: the response headers were already sent. ' +
+          'Run passport.authenticate before anything writes the response.',
+      );
+    }
+    let value = '';
+    let kept = entries;
+    // Keep the newest entries that fit in one cookie: a browser silently drops a larger one, and
+    // every pending sign-in with it.
+    while (kept.length > 0) {
+      value = this.#seal(kept);
+      if (this.name.length + 1 + value.length <= MAX_COOKIE_BYTES) break;
+      kept = kept.slice(1);
+    }
+    if (entries.length > 0 && kept.length === 0) {
+      throw new TwitterSignInError(
+        'ERR_STORE',
+        `CookieRequestTokenStore cannot keep this pending sign-in: it does not fit in a ${MAX_COOKIE_BYTES}-byte cookie.`,
+      );
+    }
+    const attributes = [`${this.name}=${kept.length > 0 ? value : ''}`, 'Path=/'];
+    // A grace minute past the newest entry's expiry: the browser still sends the cookie, so a slow
+    // user hears that the sign-in expired rather than that the session cookie was lost.
+    if (kept.length > 0) attributes.push(`Max-Age=${Math.ceil(this.ttl / 1000) + EXPIRY_GRACE_SECONDS}`);
+    else attributes.push('Max-Age=0', 'Expires=Thu, 01 Jan 1970 00:00:00 GMT');
+    attributes.push('HttpOnly', 'SameSite=Lax');
+    if (this.#isSecure(req)) attributes.push('Secure');
+    replaceSetCookie(res, this.name, attributes.join('; '));
+    this.#written.set(req, kept);
+  }
+
+  /** AES-256-GCM under the newest key: base64url(IV ‖ ciphertext ‖ tag). */
+  #seal(entries: Entry[]): string {
+    // A fresh random IV per write: GCM with a repeated IV under one key leaks the XOR of the
+    // plaintexts and lets the tag be forged. 96 random bits are safe for far more writes than
+    // a key will ever see.
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.#keys[0]!, iv);
+    // The cookie name is authenticated too, so a cookie cannot be replayed under another
+    // strategy's name (another Twitter app with the same secret).
+    cipher.setAAD(Buffer.from(this.name, 'utf8'));
+    const body = Buffer.concat([cipher.update(JSON.stringify(entries), 'utf8'), cipher.final()]);
+    return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
+  }
+
+  /** The entries of a cookie value, or `undefined` when it is not one this store sealed. */
+  #open(value: string): Entry[] | undefined {
+    if (value.length > MAX_COOKIE_BYTES || !BASE64URL.test(value)) return undefined;
+    const raw = Buffer.from(value, 'base64url');
+    if (raw.length < IV_BYTES + TAG_BYTES + 2) return undefined;
+    const iv = raw.subarray(0, IV_BYTES);
+    const body = raw.subarray(IV_BYTES, raw.length - TAG_BYTES);
+    const tag = raw.subarray(raw.length - TAG_BYTES);
+    for (const key of this.#keys) {
+      let plaintext: string;
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+        decipher.setAAD(Buffer.from(this.name, 'utf8'));
+        decipher.setAuthTag(tag);
+        // final() throws unless the tag matches: a flipped bit, a truncation, another key or
+        // another cookie name all end here, as "no pending sign-ins".
+        plaintext = Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
+      } catch {
+        continue;
+      }
+      return entriesOf(plaintext);
+    }
+    return undefined;
+  }
+
+  #isSecure(req: IncomingMessage): boolean {
+    if (this.secure !== 'auto') return this.secure;
+    if ((req.socket as TLSSocket | undefined)?.encrypted === true) return true;
+    // Any client can send X-Forwarded-Proto; believe it only behind a proxy the app trusts.
+    const app = (req as IncomingMessage & { app?: { get?(setting: string): unknown } }).app;
+    if (!app?.get?.('trust proxy')) return false;
+    const header = req.headers['x-forwarded-proto'];
+    const proto = (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim().toLowerCase();
+    return proto === 'https';
+  }
+}
+
+function secretsOf(secret: unknown): string[] {
+  const list = Array.isArray(secret) ? (secret as unknown[]) : [secret];
+  // A short secret is guessable offline from any captured cookie; 32 characters leaves room for
+  // 128+ bits of randomness in any common encoding (hex, base64).
+  if (list.length === 0 || !list.every((s) => typeof s === 'string' && s.length >= MIN_SECRET_LENGTH)) {
+    throw new TypeError(
+      `secret is required: a random string of at least ${MIN_SECRET_LENGTH} characters, ` +
+        'or a non-empty array of them (newest first) to rotate keys',
+    );
+  }
+  return list as string[];
+}
+
+// HKDF rather than scrypt: the secret is required to be long and random, so slowing down
+// guesses buys nothing, and this runs once per key at construction.
+function deriveKey(secret: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), KEY_INFO, 32));
+}
+
+// The plaintext was sealed by this store, but perhaps by an older version: only well-formed
+// entries count.
+function entriesOf(plaintext: string): Entry[] | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(plaintext);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(value)) return undefined;
+  return value.filter(
+    (e): e is Entry =>
+      Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'string' && typeof e[2] === 'number',
+  );
+}
+
+/** The values of the cookies called `name` in a Cookie header, in the order the browser sent them. */
+function cookieValues(header: string | undefined, name: string): string[] {
+  if (typeof header !== 'string') return [];
+  const values: string[] = [];
+  let start = 0;
+  while (start < header.length && values.length < MAX_CANDIDATES) {
+    let end = header.indexOf(';', start);
+    if (end === -1) end = header.length;
+    const pair = header.slice(start, end);
+    start = end + 1;
+    const eq = pair.indexOf('=');
+    if (eq === -1 || pair.slice(0, eq).trim() !== name) continue;
+    let value = pair.slice(eq + 1).trim();
+    // RFC 6265 §4.1.1 allows a value in double quotes.
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    values.push(value);
+  }
+  return values;
+}
+
+function responseOf(req: IncomingMessage): ServerResponse {
+  const res = (req as IncomingMessage & { res?: ServerResponse }).res;
+  if (!res || typeof res.setHeader !== 'function') {
+    throw new TwitterSignInError(
+      'ERR_STORE',
+      'CookieRequestTokenStore needs req.res to set its cookie, and the request has none. ' +
+        'Express sets it; with another framework, set req.res = res before passport.authenticate, ' +
+        'or use SessionRequestTokenStore.',
+    );
+  }
+  return res;
+}
+
+// Appends our cookie to whatever Set-Cookie lines the app or express-session already queued,
+// replacing only an earlier line of ours for this name, so a response says one thing about it.
+function replaceSetCookie(res: ServerResponse, name: string, line: string): void {
+  const current = res.getHeader('set-cookie');
+  const lines = current === undefined ? [] : Array.isArray(current) ? current : [String(current)];
+  const others = lines.filter((l) => !l.startsWith(`${name}=`));
+  res.setHeader('Set-Cookie', [...others, line]);
+}
+
+function positive(value: number, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`${name} must be a positive number`);
+  }
+  return value;
+}

@@ -1,0 +1,624 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
+import nock from 'nock';
+import { Passport } from 'passport';
+import { TwitterSignInError } from '../../lib/errors.js';
+import { CookieRequestTokenStore, type CookieRequestTokenStoreOptions } from '../../lib/stores/cookie.js';
+import { TwitterSignInStrategy } from '../../lib/strategy.js';
+import { Browser, startApp, type TestApp, type TestAppOptions } from '../helpers/app.js';
+
+const TWITTER = 'https://api.twitter.com';
+const ACCESS_TOKEN_URL = `${TWITTER}/oauth/access_token`;
+const CONSUMER_SECRET = 'consumer-secret-for-tests';
+const SECRET = randomBytes(32).toString('hex');
+const OLD_SECRET = randomBytes(32).toString('hex');
+const COOKIE = 'twitter_signin';
+
+/**
+ * Twitter's two OAuth endpoints. Request tokens are numbered; the access-token endpoint checks the
+ * HMAC-SHA1 signature with the request token's secret, as Twitter does, so a sign-in succeeds only
+ * if the store handed back the right secret.
+ */
+class FakeTwitter {
+  /** Request token → its secret, for every request token handed out. */
+  readonly secrets = new Map<string, string>();
+  /** Every oauth_token the access-token endpoint was asked to exchange. */
+  readonly exchanges: string[] = [];
+  #issued = 0;
+
+  requestTokens(times = 1): nock.Scope {
+    return nock(TWITTER)
+      .post('/oauth/request_token')
+      .times(times)
+      .reply(200, () => {
+        const n = ++this.#issued;
+        const token = `request-token-${n}`;
+        const secret = `request-token-secret-${n}-MUST-NOT-LEAK`;
+        this.secrets.set(token, secret);
+        return `oauth_token=${token}&oauth_token_secret=${secret}&oauth_callback_confirmed=true`;
+      });
+  }
+
+  accessTokens(times = 1): nock.Scope {
+    return nock(TWITTER)
+      .post('/oauth/access_token')
+      .times(times)
+      .reply(async (request) => {
+        const authorization = request.headers.get('authorization') ?? '';
+        const params = oauthHeaderParams(authorization);
+        const token = params.get('oauth_token') ?? '';
+        this.exchanges.push(token);
+        const secret = this.secrets.get(token);
+        if (!secret || !signedWith(authorization, await request.text(), secret)) {
+          return [401, '{"errors":[{"code":89,"message":"Invalid or expired token."}]}'];
+        }
+        return [200, `oauth_token=access-${token}&oauth_token_secret=access-secret&user_id=42&screen_name=alice`];
+      });
+  }
+}
+
+function oauthHeaderParams(authorization: string): Map<string, string> {
+  const params = new Map<string, string>();
+  for (const m of authorization.matchAll(/([A-Za-z0-9_]+)="([^"]*)"/g)) {
+    params.set(decodeURIComponent(m[1]!), decodeURIComponent(m[2]!));
+  }
+  return params;
+}
+
+// RFC 5849 §3.4: the signature base string and HMAC-SHA1 with consumer secret & token secret.
+function signedWith(authorization: string, body: string, tokenSecret: string): boolean {
+  const enc = (s: string) =>
+    encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const header = oauthHeaderParams(authorization);
+  const pairs: [string, string][] = [];
+  for (const [k, v] of header) if (k !== 'oauth_signature' && k !== 'realm') pairs.push([enc(k), enc(v)]);
+  for (const [k, v] of new URLSearchParams(body)) pairs.push([enc(k), enc(v)]);
+  pairs.sort(([a, b], [c, d]) => (a < c ? -1 : a > c ? 1 : b < d ? -1 : b > d ? 1 : 0));
+  const normalized = pairs.map(([k, v]) => `${k}=${v}`).join('&');
+  const base = `POST&${enc(ACCESS_TOKEN_URL)}&${enc(normalized)}`;
+  const expected = createHmac('sha1', `${enc(CONSUMER_SECRET)}&${enc(tokenSecret)}`).update(base).digest('base64');
+  return expected === header.get('oauth_signature');
+}
+
+const strategies: TwitterSignInStrategy[] = [];
+const apps: TestApp[] = [];
+
+function strategyWith(store: CookieRequestTokenStore): TwitterSignInStrategy {
+  const strategy = new TwitterSignInStrategy(
+    { consumerKey: 'consumer-key', consumerSecret: CONSUMER_SECRET, callbackURL: '/auth/twitter/callback', requestTokenStore: store },
+    (_token, _tokenSecret, profile, done) => done(null, { id: profile.id, username: profile.username }),
+  );
+  strategies.push(strategy);
+  return strategy;
+}
+
+/** An Express app with no express-session at all, its strategy keeping sign-ins in a cookie. */
+async function appWith(
+  store: CookieRequestTokenStore | CookieRequestTokenStoreOptions,
+  options: TestAppOptions = {},
+): Promise<TestApp> {
+  const cookieStore = store instanceof CookieRequestTokenStore ? store : new CookieRequestTokenStore(store);
+  const app = await startApp(strategyWith(cookieStore), {
+    session: false,
+    authenticateOptions: { session: false },
+    ...options,
+  });
+  apps.push(app);
+  return app;
+}
+
+/** Step 1: returns the request token the browser was sent to Twitter with. */
+async function start(browser: Browser, app: TestApp, headers: Record<string, string> = {}): Promise<string> {
+  const res = await browser.get(`${app.url}/auth/twitter`, headers);
+  expect(res.status, await res.clone().text()).to.equal(302);
+  const token = new URL(res.headers.get('location')!).searchParams.get('oauth_token');
+  expect(token).to.be.a('string');
+  return token!;
+}
+
+/** Step 3: Twitter sends the browser back. */
+function callback(browser: Browser, app: TestApp, token: string): Promise<Response> {
+  return browser.get(`${app.url}/auth/twitter/callback?oauth_token=${token}&oauth_verifier=verifier-for-${token}`);
+}
+
+function cookieLines(res: Response, name = COOKIE): string[] {
+  return res.headers.getSetCookie().filter((line) => line.startsWith(`${name}=`));
+}
+
+function attributes(line: string): string[] {
+  return line.split(';').slice(1).map((a) => a.trim().toLowerCase());
+}
+
+async function expectFailure(res: Response, code: string): Promise<void> {
+  expect(res.status).to.equal(401);
+  const body = (await res.json()) as { failure?: { code?: string } };
+  expect(body.failure?.code).to.equal(code);
+}
+
+async function expectSignedIn(res: Response): Promise<void> {
+  expect(res.status, await res.clone().text()).to.equal(200);
+  expect(await res.json()).to.deep.equal({ user: { id: '42', username: 'alice' } });
+}
+
+describe('CookieRequestTokenStore', () => {
+  let twitter: FakeTwitter;
+
+  before(() => {
+    nock.disableNetConnect();
+    nock.enableNetConnect('127.0.0.1');
+  });
+
+  beforeEach(() => {
+    twitter = new FakeTwitter();
+  });
+
+  afterEach(async () => {
+    nock.cleanAll();
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+    for (const strategy of strategies.splice(0)) strategy.client.destroy();
+  });
+
+  after(() => {
+    nock.enableNetConnect();
+  });
+
+  describe('sign-in without a session', () => {
+    it('signs a user in with no express-session at all, and clears the cookie on the callback', async () => {
+      const app = await appWith({ secret: SECRET });
+      twitter.requestTokens();
+      const access = twitter.accessTokens();
+      const browser = new Browser();
+
+      const startRes = await browser.get(`${app.url}/auth/twitter`);
+      expect(startRes.status).to.equal(302);
+      expect(startRes.headers.getSetCookie().filter((l) => l.startsWith('connect.sid='))).to.deep.equal([]);
+      expect(cookieLines(startRes)).to.have.length(1);
+      expect(browser.cookies.get(COOKIE)).to.be.a('string').and.not.equal('');
+      const token = new URL(startRes.headers.get('location')!).searchParams.get('oauth_token')!;
+
+      const res = await callback(browser, app, token);
+      await expectSignedIn(res);
+      expect(access.isDone()).to.equal(true);
+      const [clear, ...more] = cookieLines(res);
+      expect(more).to.deep.equal([]);
+      expect(clear!.split(';')[0]).to.equal(`${COOKIE}=`);
+      expect(attributes(clear!)).to.include('max-age=0');
+      expect(browser.cookies.has(COOKIE)).to.equal(false);
+    });
+
+    it('signs the access-token call with the token secret kept in the cookie', async () => {
+      const app = await appWith({ secret: SECRET });
+      twitter.requestTokens();
+      twitter.accessTokens();
+      const browser = new Browser();
+      const token = await start(browser, app);
+      // A store that returned any other secret would fail the fake's signature check (401 → 500).
+      await expectSignedIn(await callback(browser, app, token));
+      expect(twitter.exchanges).to.deep.equal([token]);
+    });
+
+    it('keeps cookies set by the app beside its own', async () => {
+      const app = await appWith(
+        { secret: SECRET },
+        {
+          configure: (express) =>
+            express.use((_req, res, next) => {
+              res.cookie('theme', 'dark');
+              next();
+            }),
+        },
+      );
+      twitter.requestTokens();
+      const res = await new Browser().get(`${app.url}/auth/twitter`);
+      expect(res.status).to.equal(302);
+      expect(res.headers.getSetCookie().map((l) => l.split('=')[0])).to.have.members(['theme', COOKIE]);
+    });
+
+    it('sends one cookie line per response even when the store writes several times in one request', async () => {
+      const store = new CookieRequestTokenStore({ secret: SECRET });
+      const app = await appWith(store, {
+        configure: (express) =>
+          express.get('/several-writes', (req, res) => {
+            store.set(req, 'request-token-1', 'secret-1');
+            store.set(req, 'request-token-2', 'secret-2');
+            store.set(req, 'request-token-3', 'secret-3');
+            store.destroy(req, 'request-token-2');
+            res.end();
+          }),
+      });
+      for (const n of [1, 2, 3]) twitter.secrets.set(`request-token-${n}`, `secret-${n}`);
+      twitter.accessTokens(2);
+      const browser = new Browser();
+
+      const res = await browser.get(`${app.url}/several-writes`);
+      expect(cookieLines(res)).to.have.length(1);
+      // Each write saw the one before it in the same request (the Cookie header still had none):
+      // 1 and 3 are pending, 2 is gone.
+      await expectFailure(await callback(browser, app, 'request-token-2'), 'UNKNOWN_TOKEN');
+      await expectSignedIn(await callback(browser, app, 'request-token-1'));
+      await expectSignedIn(await callback(browser, app, 'request-token-3'));
+    });
+
+    it('finds its cookie behind a planted one of the same name', async () => {
+      const app = await appWith({ secret: SECRET });
+      twitter.requestTokens();
+      twitter.accessTokens();
+      const browser = new Browser();
+      const token = await start(browser, app);
+      const real = browser.cookies.get(COOKIE)!;
+      // A sibling subdomain can plant a cookie with a longer path, which browsers send first.
+      const res = await new Browser().get(
+        `${app.url}/auth/twitter/callback?oauth_token=${token}&oauth_verifier=v`,
+        { cookie: `theme=dark; ${COOKIE}=planted-junk; ${COOKIE}="${real}"` },
+      );
+      await expectSignedIn(res);
+    });
+
+    it('forgets a sign-in the user cancelled on Twitter', async () => {
+      const app = await appWith({ secret: SECRET });
+      twitter.requestTokens();
+      const access = twitter.accessTokens();
+      const browser = new Browser();
+      const token = await start(browser, app);
+      const denied = await browser.get(`${app.url}/auth/twitter/callback?denied=${token}`);
+      await expectFailure(denied, 'DENIED');
+      expect(attributes(cookieLines(denied)[0]!)).to.include('max-age=0');
+      await expectFailure(await callback(browser, app, token), 'NO_PENDING_SIGN_IN');
+      expect(access.isDone()).to.equal(false);
+    });
+
+    it('forgets expired sign-ins when a new one starts', async () => {
+      const app = await appWith({ secret: SECRET, ttl: 50 });
+      twitter.requestTokens(2);
+      twitter.accessTokens();
+      const browser = new Browser();
+      const old = await start(browser, app);
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      const fresh = await start(browser, app);
+      // Still in the cookie it would be EXPIRED_TOKEN; dropped, it is unknown.
+      await expectFailure(await callback(browser, app, old), 'UNKNOWN_TOKEN');
+      await expectSignedIn(await callback(browser, app, fresh));
+    });
+  });
+
+  describe('cookie attributes', () => {
+    async function startLine(options: Partial<CookieRequestTokenStoreOptions>, appOptions: TestAppOptions = {}, headers = {}) {
+      const app = await appWith({ secret: SECRET, ...options }, appOptions);
+      twitter.requestTokens();
+      const res = await new Browser().get(`${app.url}/auth/twitter`, headers);
+      expect(res.status).to.equal(302);
+      const lines = cookieLines(res, options.name ?? COOKIE);
+      expect(lines).to.have.length(1);
+      return attributes(lines[0]!);
+    }
+
+    it('is HttpOnly, SameSite=Lax, Path=/ and lives ttl plus a grace minute, without Secure over http', async () => {
+      const attrs = await startLine({});
+      expect(attrs).to.include.members(['httponly', 'samesite=lax', 'path=/', 'max-age=660']);
+      expect(attrs).not.to.include('secure');
+      expect(attrs.some((a) => a.startsWith('domain='))).to.equal(false);
+    });
+
+    it('lives as long as the ttl option says, plus a grace minute', async () => {
+      expect(await startLine({ ttl: 90_000 })).to.include('max-age=150');
+    });
+
+    it('is Secure behind a trusted proxy that says https', async () => {
+      const attrs = await startLine(
+        {},
+        { configure: (express) => express.set('trust proxy', true) },
+        { 'X-Forwarded-Proto': 'https' },
+      );
+      expect(attrs).to.include('secure');
+    });
+
+    it('is not Secure when X-Forwarded-Proto says https but the proxy is not trusted', async () => {
+      expect(await startLine({}, {}, { 'X-Forwarded-Proto': 'https' })).not.to.include('secure');
+    });
+
+    it('follows secure: true over http and secure: false behind an https proxy', async () => {
+      expect(await startLine({ secure: true })).to.include('secure');
+      expect(
+        await startLine(
+          { secure: false },
+          { configure: (express) => express.set('trust proxy', true) },
+          { 'X-Forwarded-Proto': 'https' },
+        ),
+      ).not.to.include('secure');
+    });
+
+    it('uses the name it is given', async () => {
+      const attrs = await startLine({ name: 'twitter_signin_app2' });
+      expect(attrs).to.include('httponly');
+    });
+
+    it('never shows the token secret, raw or decoded', async () => {
+      const app = await appWith({ secret: SECRET });
+      twitter.requestTokens();
+      const browser = new Browser();
+      const token = await start(browser, app);
+      const secret = twitter.secrets.get(token)!;
+      const value = browser.cookies.get(COOKIE)!;
+      const views = [
+        value,
+        decodeURIComponent(value),
+        Buffer.from(value, 'base64url').toString('latin1'),
+        Buffer.from(value, 'base64').toString('latin1'),
+        Buffer.from(value, 'base64url').toString('utf8'),
+      ];
+      for (const view of views) {
+        expect(view).not.to.include(secret);
+        expect(view).not.to.include('MUST-NOT-LEAK');
+        expect(view).not.to.include(token);
+      }
+    });
+  });
+
+  describe('cookies it must not trust', () => {
+    let app: TestApp;
+    let browser: Browser;
+    let token: string;
+    let access: nock.Scope;
+
+    beforeEach(async () => {
+      app = await appWith({ secret: SECRET });
+      twitter.requestTokens();
+      access = twitter.accessTokens();
+      browser = new Browser();
+      token = await start(browser, app);
+    });
+
+    // None of these may reach Twitter's access-token endpoint.
+    function expectNotExchanged(): void {
+      expect(access.isDone()).to.equal(false);
+      expect(twitter.exchanges).to.deep.equal([]);
+    }
+
+    it('refuses a cookie with any byte flipped', async () => {
+      const raw = Buffer.from(browser.cookies.get(COOKIE)!, 'base64url');
+      // The IV, the ciphertext, the tag.
+      for (const at of [0, 20, raw.length - 1]) {
+        const tampered = Buffer.from(raw);
+        tampered[at]! ^= 0x01;
+        browser.cookies.set(COOKIE, tampered.toString('base64url'));
+        await expectFailure(await callback(browser, app, token), 'NO_PENDING_SIGN_IN');
+      }
+      expectNotExchanged();
+    });
+
+    it('refuses a truncated cookie', async () => {
+      const value = browser.cookies.get(COOKIE)!;
+      browser.cookies.set(COOKIE, value.slice(0, -4));
+      await expectFailure(await callback(browser, app, token), 'NO_PENDING_SIGN_IN');
+      expectNotExchanged();
+    });
+
+    it('refuses a cookie sealed with another secret', async () => {
+      const other = await appWith({ secret: randomBytes(32).toString('hex') });
+      twitter.requestTokens();
+      const foreign = new Browser();
+      const foreignToken = await start(foreign, other);
+      browser.cookies.set(COOKIE, foreign.cookies.get(COOKIE)!);
+      await expectFailure(await callback(browser, app, foreignToken), 'NO_PENDING_SIGN_IN');
+      expectNotExchanged();
+    });
+
+    it('refuses a cookie moved from another name, even with the same secret', async () => {
+      const other = await appWith({ secret: SECRET, name: 'other_signin' });
+      twitter.requestTokens();
+      const foreign = new Browser();
+      const foreignToken = await start(foreign, other);
+      browser.cookies.set(COOKIE, foreign.cookies.get('other_signin')!);
+      await expectFailure(await callback(browser, app, foreignToken), 'NO_PENDING_SIGN_IN');
+      expectNotExchanged();
+    });
+
+    it('treats garbage as no pending sign-in', async () => {
+      const garbage = [
+        'garbage',
+        '""',
+        '%00%ff',
+        'not base64url!',
+        Buffer.from('[["request-token-1","x",9999999999999]]').toString('base64url'),
+        randomBytes(20).toString('base64url'),
+        randomBytes(200).toString('base64url'),
+        'A'.repeat(8000),
+      ];
+      for (const value of garbage) {
+        browser.cookies.set(COOKIE, value);
+        await expectFailure(await callback(browser, app, token), 'NO_PENDING_SIGN_IN');
+      }
+      expectNotExchanged();
+    });
+
+    it('refuses a token this browser did not start', async () => {
+      await expectFailure(await callback(browser, app, 'request-token-999'), 'UNKNOWN_TOKEN');
+      // A miss leaves the browser's real sign-in in place.
+      expect(browser.cookies.has(COOKIE)).to.equal(true);
+      expectNotExchanged();
+    });
+  });
+
+  it('reports an expired sign-in as expired, clears it, and does not exchange it', async () => {
+    const app = await appWith({ secret: SECRET, ttl: 50 });
+    twitter.requestTokens();
+    const access = twitter.accessTokens();
+    const browser = new Browser();
+    const token = await start(browser, app);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    const res = await callback(browser, app, token);
+    await expectFailure(res, 'EXPIRED_TOKEN');
+    expect(attributes(cookieLines(res)[0]!)).to.include('max-age=0');
+    expect(access.isDone()).to.equal(false);
+  });
+
+  describe('key rotation', () => {
+    it('accepts a cookie sealed with an older secret still in the list', async () => {
+      const before = await appWith({ secret: OLD_SECRET });
+      const after = await appWith({ secret: [SECRET, OLD_SECRET] });
+      twitter.requestTokens();
+      twitter.accessTokens();
+      const browser = new Browser();
+      const token = await start(browser, before);
+      await expectSignedIn(await callback(browser, after, token));
+    });
+
+    it('seals new cookies with the first secret', async () => {
+      const rotating = await appWith({ secret: [SECRET, OLD_SECRET] });
+      const newOnly = await appWith({ secret: SECRET });
+      const oldOnly = await appWith({ secret: OLD_SECRET });
+      twitter.requestTokens();
+      const access = twitter.accessTokens();
+      const browser = new Browser();
+      const token = await start(browser, rotating);
+      await expectFailure(await callback(browser, oldOnly, token), 'NO_PENDING_SIGN_IN');
+      await expectSignedIn(await callback(browser, newOnly, token));
+      expect(access.isDone()).to.equal(true);
+    });
+  });
+
+  describe('several sign-ins in one browser', () => {
+    it('lets two tabs started one after the other both finish', async () => {
+      const app = await appWith({ secret: SECRET });
+      twitter.requestTokens(2);
+      twitter.accessTokens(2);
+      const browser = new Browser();
+      const first = await start(browser, app);
+      const second = await start(browser, app);
+      expect(first).not.to.equal(second);
+      await expectSignedIn(await callback(browser, app, second));
+      await expectSignedIn(await callback(browser, app, first));
+      expect(twitter.exchanges).to.deep.equal([second, first]);
+    });
+
+    it('keeps the newest five by default, dropping the oldest', async () => {
+      const app = await appWith({ secret: SECRET });
+      twitter.requestTokens(6);
+      const access = twitter.accessTokens(5);
+      const browser = new Browser();
+      const tokens: string[] = [];
+      for (let i = 0; i < 6; i++) tokens.push(await start(browser, app));
+      await expectFailure(await callback(browser, app, tokens[0]!), 'UNKNOWN_TOKEN');
+      for (const token of tokens.slice(1)) await expectSignedIn(await callback(browser, app, token));
+      expect(access.isDone()).to.equal(true);
+      expect(twitter.exchanges).to.deep.equal(tokens.slice(1));
+    });
+
+    it('keeps at most max sign-ins', async () => {
+      const app = await appWith({ secret: SECRET, max: 2 });
+      twitter.requestTokens(3);
+      twitter.accessTokens(3);
+      const browser = new Browser();
+      const [a, b, c] = [await start(browser, app), await start(browser, app), await start(browser, app)];
+      await expectFailure(await callback(browser, app, a), 'UNKNOWN_TOKEN');
+      await expectSignedIn(await callback(browser, app, b));
+      await expectSignedIn(await callback(browser, app, c));
+    });
+
+    it('drops the oldest sign-ins that would not fit in one browser cookie', async () => {
+      const app = await appWith({ secret: SECRET, max: 1000 });
+      twitter.requestTokens(80);
+      twitter.accessTokens();
+      const browser = new Browser();
+      const tokens: string[] = [];
+      for (let i = 0; i < 80; i++) tokens.push(await start(browser, app));
+      // Browsers refuse a cookie over 4096 bytes, and every sign-in in it would be lost.
+      expect(COOKIE.length + 1 + browser.cookies.get(COOKIE)!.length).to.be.at.most(4096);
+      await expectFailure(await callback(browser, app, tokens[0]!), 'UNKNOWN_TOKEN');
+      await expectSignedIn(await callback(browser, app, tokens.at(-1)!));
+    });
+
+    it('refuses a replayed callback and exchanges the token once', async () => {
+      const app = await appWith({ secret: SECRET });
+      twitter.requestTokens(2);
+      twitter.accessTokens(3);
+      const browser = new Browser();
+      const first = await start(browser, app);
+      const second = await start(browser, app);
+      await expectSignedIn(await callback(browser, app, first));
+      // The other tab's sign-in is still pending, so the used token is unknown, not "no session".
+      await expectFailure(await callback(browser, app, first), 'UNKNOWN_TOKEN');
+      await expectSignedIn(await callback(browser, app, second));
+      await expectFailure(await callback(browser, app, second), 'NO_PENDING_SIGN_IN');
+      expect(twitter.exchanges).to.deep.equal([first, second]);
+    });
+  });
+
+  describe('without Express', () => {
+    it('fails with ERR_STORE and says why when the request has no req.res', async () => {
+      const passport = new Passport();
+      passport.use(strategyWith(new CookieRequestTokenStore({ secret: SECRET })));
+      twitter.requestTokens();
+      let error: unknown;
+      const server = http.createServer((req, res) => {
+        passport.authenticate('twitter', { session: false }, (err: unknown) => {
+          error = err;
+          res.end();
+        })(req, res, () => res.end());
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const { port } = server.address() as AddressInfo;
+        await fetch(`http://127.0.0.1:${port}/auth/twitter`, { redirect: 'manual' });
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+      expect(error).to.be.instanceOf(TwitterSignInError);
+      expect((error as TwitterSignInError).code).to.equal('ERR_STORE');
+      expect((error as Error).message).to.include('req.res');
+    });
+  });
+
+  describe('options', () => {
+    it('refuses a missing, short, empty or non-string secret, naming secret', () => {
+      const bad: unknown[] = [undefined, '', 'x'.repeat(31), [], ['x'.repeat(31)], [SECRET, 'short'], 42, [42], { secret: SECRET }];
+      for (const secret of bad) {
+        expect(() => new CookieRequestTokenStore({ secret } as CookieRequestTokenStoreOptions), String(secret))
+          .to.throw(TypeError, /secret/);
+      }
+    });
+
+    it('accepts a 32-character secret and a list of them', () => {
+      expect(() => new CookieRequestTokenStore({ secret: 'x'.repeat(32) })).not.to.throw();
+      expect(() => new CookieRequestTokenStore({ secret: [SECRET, OLD_SECRET] })).not.to.throw();
+    });
+
+    it('never shows the secret in an error', () => {
+      const short = 'short-secret-value';
+      expect(() => new CookieRequestTokenStore({ secret: short })).to.throw(TypeError).that.satisfies(
+        (err: Error) => !err.message.includes(short),
+      );
+    });
+
+    it('refuses a cookie name that could break the header, and bad ttl, max or secure', () => {
+      const cases: Partial<CookieRequestTokenStoreOptions>[] = [
+        { name: '' },
+        { name: 'a;b' },
+        { name: 'a=b' },
+        { name: 'a\r\nSet-Cookie: x' },
+        { ttl: 0 },
+        { ttl: -1 },
+        { ttl: Number.NaN },
+        { max: 0 },
+        { max: 1.5 },
+        { secure: 'yes' as unknown as boolean },
+      ];
+      for (const options of cases) {
+        expect(() => new CookieRequestTokenStore({ secret: SECRET, ...options }), JSON.stringify(options)).to.throw(TypeError);
+      }
+    });
+
+    it('defaults to the name twitter_signin, 10 minutes, 5 sign-ins and auto Secure', () => {
+      const store = new CookieRequestTokenStore({ secret: SECRET });
+      expect({ name: store.name, ttl: store.ttl, max: store.max, secure: store.secure }).to.deep.equal({
+        name: 'twitter_signin',
+        ttl: 600_000,
+        max: 5,
+        secure: 'auto',
+      });
+    });
+  });
+});

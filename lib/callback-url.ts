@@ -11,8 +11,17 @@ import type { TLSSocket } from 'node:tls';
  * send them and Twitter would then redirect the user with their verifier to a host of the
  * client's choosing (if that host were registered).
  */
-export function resolveCallbackURL(callbackURL: string, req: IncomingMessage, trustProxy: boolean): string {
+export function resolveCallbackURL(callbackURL: string, req: IncomingMessage, trustProxy: boolean | undefined): string {
   if (/^[a-z][a-z0-9+.-]*:/i.test(callbackURL)) return callbackURL;
+  // Without an explicit choice, defer to Express: its req.protocol and req.host apply the app's
+  // full `trust proxy` setting (hop counts, subnets), not just on or off.
+  const express = req as IncomingMessage & { protocol?: unknown; host?: unknown };
+  if (trustProxy === undefined) {
+    if (typeof express.protocol === 'string' && typeof express.host === 'string' && express.host) {
+      return new URL(callbackURL, `${express.protocol}://${express.host}`).toString();
+    }
+    trustProxy = false;
+  }
   const encrypted = (req.socket as TLSSocket | undefined)?.encrypted === true;
   let protocol = encrypted ? 'https' : 'http';
   let host = req.headers.host ?? 'localhost';

@@ -214,8 +214,7 @@ export class TwitterSignInStrategy extends PassportStrategy {
 
   /** Step 1 and 2: obtain a request token, remember it for this browser, send the user to Twitter. */
   private async _start(req: Request, options: TwitterAuthenticateOptions): Promise<void> {
-    const trustProxy = this._proxy ?? Boolean(req.app?.get?.('trust proxy'));
-    const callbackURL = resolveCallbackURL(options.callbackURL ?? this._callbackURL, req, trustProxy);
+    const callbackURL = resolveCallbackURL(options.callbackURL ?? this._callbackURL, req, this._proxy);
     const accessType = options.accessType ?? this._defaults.accessType;
     const requestToken = await this.client.getRequestToken({
       callbackURL,

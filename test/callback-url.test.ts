@@ -26,6 +26,12 @@ describe('resolveCallbackURL', () => {
     expect(resolveCallbackURL('/cb', r, true)).to.equal('https://app.example/cb');
   });
 
+  it("uses Express's req.protocol and req.host when the choice is left to Express", () => {
+    const r = Object.assign(req({ host: 'internal' }), { protocol: 'https', host: 'app.example:8443' });
+    expect(resolveCallbackURL('/cb', r, undefined)).to.equal('https://app.example:8443/cb');
+    expect(resolveCallbackURL('/cb', req({ host: 'plain:3000', 'x-forwarded-host': 'evil' }), undefined)).to.equal('http://plain:3000/cb');
+  });
+
   it('ignores an X-Forwarded-Proto that is neither http nor https', () => {
     const r = req({ host: 'app.example', 'x-forwarded-proto': 'javascript' });
     expect(resolveCallbackURL('/cb', r, true)).to.equal('http://app.example/cb');

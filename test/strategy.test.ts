@@ -125,6 +125,28 @@ describe('TwitterSignInStrategy', () => {
       expect(captured.headers[0]!.oauth_callback).to.equal('https://app.example/auth/twitter/callback');
     });
 
+    it("follows Express's trust proxy hop count: a proxy chain longer than trusted is not believed", async () => {
+      const { strategy } = makeStrategy({ callbackURL: '/auth/twitter/callback' });
+      // 'loopback' trusts the test client (127.0.0.1) as the proxy.
+      app = await startApp(strategy, { configure: (a) => a.set('trust proxy', 'loopback') });
+      const captured = interceptRequestToken('t');
+      await new Browser().get(`${app.url}/auth/twitter`, { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'app.example' });
+      expect(captured.headers[0]!.oauth_callback).to.equal('https://app.example/auth/twitter/callback');
+      await app.close();
+      app = await startApp(strategy, { configure: (a) => a.set('trust proxy', '10.0.0.0/8') });
+      const untrusted = interceptRequestToken('t');
+      await new Browser().get(`${app.url}/auth/twitter`, { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'app.example' });
+      expect(untrusted.headers[0]!.oauth_callback).to.equal(`${app.url}/auth/twitter/callback`);
+    });
+
+    it('believes X-Forwarded-* with proxy: true even where Express would not', async () => {
+      const { strategy } = makeStrategy({ callbackURL: '/cb', proxy: true });
+      app = await startApp(strategy, { configure: (a) => a.set('trust proxy', false) });
+      const captured = interceptRequestToken('t');
+      await new Browser().get(`${app.url}/auth/twitter`, { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'app.example' });
+      expect(captured.headers[0]!.oauth_callback).to.equal('https://app.example/cb');
+    });
+
     it('adds force_login and screen_name to the authenticate URL, and sends x_auth_access_type', async () => {
       const { strategy } = makeStrategy({ forceLogin: true, screenName: 'jack', accessType: 'read' });
       app = await startApp(strategy);

@@ -49,7 +49,7 @@ export interface CookieRequestTokenStoreOptions {
   max?: number;
   /**
    * The cookie's `Secure` attribute. Default `'auto'`: set when the request came over HTTPS, or
-   * with `X-Forwarded-Proto: https` when Express's `trust proxy` is on. `true` always sets it (the
+   * with `X-Forwarded-Proto: https` from a proxy that Express's `trust proxy` trusts (`req.secure`). `true` always sets it (the
    * sign-in then fails over plain http), `false` never does.
    */
   secure?: 'auto' | boolean;
@@ -248,11 +248,9 @@ export class CookieRequestTokenStore implements RequestTokenStore {
     if (this.secure !== 'auto') return this.secure;
     if ((req.socket as TLSSocket | undefined)?.encrypted === true) return true;
     // Any client can send X-Forwarded-Proto; believe it only behind a proxy the app trusts.
-    const app = (req as IncomingMessage & { app?: { get?(setting: string): unknown } }).app;
-    if (!app?.get?.('trust proxy')) return false;
-    const header = req.headers['x-forwarded-proto'];
-    const proto = (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim().toLowerCase();
-    return proto === 'https';
+    // Express's req.secure applies the app's full `trust proxy` setting (hops, subnets).
+    const secure = (req as IncomingMessage & { secure?: unknown }).secure;
+    return secure === true;
   }
 }
 

@@ -1,7 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import nock from 'nock';
 import { TwitterOAuthClient, TwitterSignInError } from '../lib/index.js';
 import { parseOAuthHeader } from './helpers/twitter-nock.js';
 
@@ -153,10 +152,6 @@ describe('TwitterOAuthClient', () => {
   });
 
   describe('talking to the provider', () => {
-    // nock, once loaded by any test file, routes every request through its interceptor, which
-    // sends Connection: close. These tests measure the client's own connection handling.
-    before(() => nock.restore());
-    after(() => nock.activate());
     let p: Awaited<ReturnType<typeof provider>> | undefined;
     let client: TwitterOAuthClient | undefined;
     afterEach(async () => {

@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import nock from 'nock';
 import { TwitterSignInStrategy } from '../lib/index.js';
 import type { TwitterProfile } from '../lib/profile.js';
 import { Browser, startApp, type TestApp } from './helpers/app.js';
@@ -11,21 +10,17 @@ import {
   parseOAuthHeader,
   TWITTER,
 } from './helpers/twitter-nock.js';
+import { nock, useNock } from './helpers/nock.js';
 
 const USER = { id: '12', screen_name: 'jack' };
 
 describe('profile', () => {
   let app: TestApp | undefined;
-  before(() => {
-    nock.disableNetConnect();
-    nock.enableNetConnect('127.0.0.1');
-  });
+  useNock();
   afterEach(async () => {
-    nock.cleanAll();
     await app?.close();
     app = undefined;
   });
-  after(() => nock.enableNetConnect());
 
   /** Signs in once; returns the profile verify saw, and the HTTP answer of the callback. */
   async function signIn(options: Record<string, unknown>): Promise<{ profile?: TwitterProfile; res: Response }> {

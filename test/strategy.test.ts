@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import nock from 'nock';
 import { TwitterSignInStrategy, Strategy } from '../lib/index.js';
 import { SessionRequestTokenStore } from '../lib/stores/session.js';
 import type { TwitterProfile } from '../lib/profile.js';
@@ -11,6 +10,7 @@ import {
   interceptRequestToken,
   TWITTER,
 } from './helpers/twitter-nock.js';
+import { nock, useNock } from './helpers/nock.js';
 
 const USER = { id: '783214', screen_name: 'twitter' };
 
@@ -47,16 +47,11 @@ function callback(app: TestApp, browser: Browser, token: string, verifier = 'ver
 describe('TwitterSignInStrategy', () => {
   let app: TestApp | undefined;
 
-  before(() => {
-    nock.disableNetConnect();
-    nock.enableNetConnect('127.0.0.1');
-  });
+  useNock();
   afterEach(async () => {
-    nock.cleanAll();
     await app?.close();
     app = undefined;
   });
-  after(() => nock.enableNetConnect());
 
   describe('constructor', () => {
     for (const field of ['consumerKey', 'consumerSecret', 'callbackURL']) {

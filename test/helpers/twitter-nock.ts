@@ -3,7 +3,7 @@
  * the request is signed with HMAC-SHA1 by the right consumer key, carries oauth_version 1.0,
  * and (for access_token) the request token and verifier the test expects.
  */
-import nock from 'nock';
+import { nock } from './nock.js';
 
 export const CONSUMER_KEY = 'test-consumer-key';
 export const CONSUMER_SECRET = 'test-consumer-secret-DO-NOT-LEAK';

@@ -2,11 +2,11 @@ import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import nock from 'nock';
 import { Passport } from 'passport';
 import { TwitterSignInError } from '../../lib/errors.js';
 import { CookieRequestTokenStore, type CookieRequestTokenStoreOptions } from '../../lib/stores/cookie.js';
 import { TwitterSignInStrategy } from '../../lib/strategy.js';
+import { nock, useNock } from '../helpers/nock.js';
 import { Browser, startApp, type TestApp, type TestAppOptions } from '../helpers/app.js';
 
 const TWITTER = 'https://api.twitter.com';
@@ -145,23 +145,15 @@ async function expectSignedIn(res: Response): Promise<void> {
 describe('CookieRequestTokenStore', () => {
   let twitter: FakeTwitter;
 
-  before(() => {
-    nock.disableNetConnect();
-    nock.enableNetConnect('127.0.0.1');
-  });
+  useNock();
 
   beforeEach(() => {
     twitter = new FakeTwitter();
   });
 
   afterEach(async () => {
-    nock.cleanAll();
     await Promise.all(apps.splice(0).map((app) => app.close()));
     for (const strategy of strategies.splice(0)) strategy.client.destroy();
-  });
-
-  after(() => {
-    nock.enableNetConnect();
   });
 
   describe('sign-in without a session', () => {

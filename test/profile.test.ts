@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { TwitterSignInStrategy } from '../lib/index.js';
+import { startFakeTwitter, type FakeTwitter } from '../lib/testing/index.js';
 import type { TwitterProfile } from '../lib/profile.js';
 import { Browser, startApp, type TestApp } from './helpers/app.js';
 import {
@@ -111,4 +112,51 @@ describe('profile', () => {
       () => new TwitterSignInStrategy({ consumerKey: 'k', consumerSecret: 's', callbackURL: '/cb', fetchProfile: 'v3' as never }, () => {}),
     ).to.throw(TypeError, 'fetchProfile');
   });
+});
+
+describe('profile lookup against the fake Twitter (real signatures)', () => {
+  let fake: FakeTwitter | undefined;
+  let app: TestApp | undefined;
+  afterEach(async () => {
+    await app?.close();
+    await fake?.close();
+    app = undefined;
+    fake = undefined;
+  });
+
+  for (const lookup of ['v2', 'v1.1'] as const) {
+    it(`signs in with fetchProfile '${lookup}', the lookup signed with the access token`, async () => {
+      const user = { id: '777', screen_name: 'alice', name: 'Alice A', email: 'alice@example.com', profile_image_url: 'https://img.example/a.png' };
+      fake = await startFakeTwitter({ consumerKey: 'k', consumerSecret: 's', users: [user], autoApprove: { id: '777', screen_name: 'alice' } });
+      let profile: TwitterProfile | undefined;
+      const strategy = new TwitterSignInStrategy(
+        {
+          consumerKey: 'k',
+          consumerSecret: 's',
+          callbackURL: '/auth/twitter/callback',
+          requestTokenURL: fake.requestTokenURL,
+          accessTokenURL: fake.accessTokenURL,
+          userAuthorizationURL: fake.userAuthorizationURL,
+          fetchProfile: lookup,
+          includeEmail: true,
+        },
+        (_t, _s, p, done) => {
+          profile = p;
+          done(null, { id: p.id });
+        },
+      );
+      app = await startApp(strategy);
+      const browser = new Browser();
+      const start = await browser.get(`${app.url}/auth/twitter`);
+      const atFake = await browser.get(start.headers.get('location')!);
+      const res = await browser.get(atFake.headers.get('location')!);
+      expect(res.status).to.equal(200);
+      expect(profile).to.deep.include({ id: '777', username: 'alice', displayName: 'Alice A' });
+      expect(profile!.photos?.[0]?.value).to.be.a('string').and.not.empty;
+      if (lookup === 'v1.1') expect(profile!.emails).to.deep.equal([{ value: 'alice@example.com' }]);
+      const stats = fake.stats();
+      expect(lookup === 'v2' ? stats.usersMe : stats.verifyCredentials).to.equal(1);
+      strategy.client.destroy();
+    });
+  }
 });

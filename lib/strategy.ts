@@ -343,14 +343,16 @@ function queryOf(req: IncomingMessage & { query?: unknown }): Query {
 }
 
 /**
- * A callback value we are willing to look up: one string of printable ASCII of sane length.
- * Arrays (`?a=1&a=2`), objects (`?a[b]=1` with a rich query parser), empty or huge values,
- * and bytes that did not decode (wrong encoding) are refused before they reach the store.
+ * A callback value we are willing to look up: one string of RFC 3986 unreserved characters (all
+ * Twitter's tokens and verifiers use) of sane length. Arrays (`?a=1&a=2`), objects (`?a[b]=1`
+ * with a rich query parser), empty or huge values, and bytes that did not decode (qs leaves a
+ * bad `%C3%28` as literal text; querystring turns it into U+FFFD) are refused before they reach
+ * the store, so a mangled callback cannot use up the real pending sign-in.
  */
 function callbackValue(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   if (value.length === 0 || value.length > MAX_CALLBACK_VALUE) return undefined;
-  return /^[\x21-\x7e]+$/.test(value) ? value : undefined;
+  return /^[A-Za-z0-9._~-]+$/.test(value) ? value : undefined;
 }
 
 function pick<T extends object, K extends keyof T>(obj: T, keys: K[]): Partial<Pick<T, K>> {

@@ -26,10 +26,18 @@ describe('resolveCallbackURL', () => {
     expect(resolveCallbackURL('/cb', r, true)).to.equal('https://app.example/cb');
   });
 
-  it("uses Express's req.protocol and req.host when the choice is left to Express", () => {
-    const r = Object.assign(req({ host: 'internal' }), { protocol: 'https', host: 'app.example:8443' });
-    expect(resolveCallbackURL('/cb', r, undefined)).to.equal('https://app.example:8443/cb');
-    expect(resolveCallbackURL('/cb', req({ host: 'plain:3000', 'x-forwarded-host': 'evil' }), undefined)).to.equal('http://plain:3000/cb');
+  it("asks Express's trust proxy function about the connecting address when the choice is left to Express", () => {
+    const headers = { host: 'internal:8080', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'app.example:8443' };
+    const asked: unknown[] = [];
+    const withTrust = (trusts: boolean) =>
+      Object.assign(req(headers), {
+        socket: { encrypted: false, remoteAddress: '10.0.0.7' },
+        app: { get: (name: string) => (name === 'trust proxy fn' ? (addr: string, i: number) => (asked.push([addr, i]), trusts) : undefined) },
+      }) as unknown as IncomingMessage;
+    expect(resolveCallbackURL('/cb', withTrust(true), undefined)).to.equal('https://app.example:8443/cb');
+    expect(resolveCallbackURL('/cb', withTrust(false), undefined)).to.equal('http://internal:8080/cb');
+    expect(asked[0]).to.deep.equal(['10.0.0.7', 0]);
+    expect(resolveCallbackURL('/cb', req(headers), undefined), 'no Express: not trusted').to.equal('http://internal:8080/cb');
   });
 
   it('ignores an X-Forwarded-Proto that is neither http nor https', () => {

@@ -93,8 +93,14 @@ export interface AuthorizationHeaderOptions {
 export interface SignedResponse {
   status: number;
   body: string;
-  headers: http.IncomingHttpHeaders;
 }
+
+// Idle keep-alive sockets are closed after this long, below the 5 s idle timeout common on
+// servers and proxies, so a request rarely lands on a socket the other end is closing.
+const IDLE_SOCKET_TIMEOUT = 4_000;
+
+/** A kept-alive socket the provider had closed: the request never reached it, so it is resent once. */
+class StaleSocketError extends Error {}
 
 interface SignedRequest {
   method: 'GET' | 'POST';
@@ -288,19 +294,32 @@ export class TwitterOAuthClient {
 
   #agentFor(ssl: boolean): http.Agent {
     if (this.#agent) return this.#agent;
-    if (ssl) return (this.#httpsAgent ??= new https.Agent({ keepAlive: true }));
-    return (this.#httpAgent ??= new http.Agent({ keepAlive: true }));
+    if (ssl) return (this.#httpsAgent ??= new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT }));
+    return (this.#httpAgent ??= new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT }));
   }
 
   /**
    * Sends one signed request and settles exactly once: with the response for a 2xx, or with a
    * typed error for anything else, including a redirect (never followed: a redirected OAuth call
-   * would be re-signed for a host we did not choose), a timeout, or a broken connection.
+   * would be re-signed for a host we did not choose), a timeout, or a broken connection. A
+   * request that found its kept-alive socket already closed is sent again, once, within the
+   * same timeout (freshly signed: a new nonce).
    */
-  private send(request: SignedRequest): Promise<SignedResponse> {
+  private async send(request: SignedRequest): Promise<SignedResponse> {
+    const deadline = Date.now() + this.timeout;
+    try {
+      return await this.attempt(request, this.timeout, true);
+    } catch (err) {
+      if (!(err instanceof StaleSocketError)) throw err;
+      return this.attempt(request, Math.max(1, deadline - Date.now()), false);
+    }
+  }
+
+  private attempt(request: SignedRequest, timeout: number, mayRetry: boolean): Promise<SignedResponse> {
     const label = request.endpoint === 'profile' ? new URL(request.url).pathname : request.endpoint;
     return new Promise<SignedResponse>((resolve, reject) => {
       let settled = false;
+      let responded = false;
       let req: http.ClientRequest;
       const finish = (err: Error | null, res?: SignedResponse) => {
         if (settled) return;
@@ -319,7 +338,7 @@ export class TwitterOAuthClient {
             { endpoint: request.endpoint },
           ),
         );
-      }, this.timeout);
+      }, timeout);
 
       try {
         // node-oauth's non-callback form returns the request unsent, so the timeout, the
@@ -340,6 +359,10 @@ export class TwitterOAuthClient {
       }
 
       req.on('error', (cause) => {
+        if (mayRetry && req.reusedSocket && (cause as NodeJS.ErrnoException).code === 'ECONNRESET' && !responded) {
+          finish(new StaleSocketError());
+          return;
+        }
         finish(
           new TwitterSignInError(
             'ERR_TWITTER_NETWORK',
@@ -349,6 +372,7 @@ export class TwitterOAuthClient {
         );
       });
       req.on('response', (res) => {
+        responded = true;
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {
@@ -382,7 +406,7 @@ export class TwitterOAuthClient {
         res.on('end', () => {
           const status = res.statusCode ?? 0;
           const body = Buffer.concat(chunks).toString('utf8');
-          if (status >= 200 && status < 300) finish(null, { status, body, headers: res.headers });
+          if (status >= 200 && status < 300) finish(null, { status, body });
           else finish(httpError(request.endpoint, label, status, body));
         });
       });

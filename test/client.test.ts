@@ -122,8 +122,17 @@ describe('TwitterOAuthClient', () => {
       expect(parseOAuthHeader(header).oauth_signature).to.equal('39cipBtIOHEEnybAR4sATQTpl2I=');
     });
 
-    it('draws a fresh 128-bit hex nonce and the current time when none is given', () => {
+    it('draws a fresh 128-bit hex nonce from crypto (not Math.random) and the current time when none is given', () => {
       const client = new TwitterOAuthClient(DOCS);
+      const random = Math.random;
+      Math.random = () => 0.5;
+      try {
+        const x = parseOAuthHeader(client.authorizationHeader({ method: 'GET', url: 'https://api.twitter.com/x' }));
+        const y = parseOAuthHeader(client.authorizationHeader({ method: 'GET', url: 'https://api.twitter.com/x' }));
+        expect(x.oauth_nonce).not.to.equal(y.oauth_nonce);
+      } finally {
+        Math.random = random;
+      }
       const a = parseOAuthHeader(client.authorizationHeader({ method: 'GET', url: 'https://api.twitter.com/x' }));
       const b = parseOAuthHeader(client.authorizationHeader({ method: 'GET', url: 'https://api.twitter.com/x' }));
       expect(a.oauth_nonce).to.match(/^[0-9a-f]{32}$/);
@@ -196,6 +205,36 @@ describe('TwitterOAuthClient', () => {
       expect(p.connections()).to.equal(1);
       expect(p.seen.every((s) => s.headers.connection !== 'close')).to.equal(true);
       expect(p.seen[0]!.headers['user-agent']).to.equal('passport-twitter-signin');
+    });
+
+    it('resends once, on a new connection, when a kept-alive socket turns out closed', async () => {
+      let resetDone = false;
+      const sockets = new Set<object>();
+      p = await provider((req, res) => {
+        // The second request arrives on the first request's socket: close it unanswered, as a
+        // server does when its idle timeout races the client's reuse.
+        if (sockets.has(req.socket) && !resetDone) {
+          resetDone = true;
+          req.socket.destroy();
+          return;
+        }
+        sockets.add(req.socket);
+        res.end(OK_REQUEST_TOKEN);
+      });
+      client = clientFor(p.url);
+      await client.getRequestToken({ callbackURL: 'oob' });
+      expect(await client.getRequestToken({ callbackURL: 'oob' })).to.include({ token: 'rt' });
+      expect(resetDone).to.equal(true);
+      expect(p.connections()).to.equal(2);
+      const nonces = p.seen.map((s) => parseOAuthHeader(s.headers.authorization).oauth_nonce);
+      expect(new Set(nonces).size, 'the resent request is freshly signed').to.equal(nonces.length);
+    });
+
+    it('does not resend a reset on a fresh connection', async () => {
+      p = await provider((req) => req.socket.destroy());
+      client = clientFor(p.url);
+      expect((await rejection(client.getRequestToken({ callbackURL: 'oob' }))).code).to.equal('ERR_TWITTER_NETWORK');
+      expect(p.seen).to.have.length(1);
     });
 
     it('does not follow a redirect: ERR_TWITTER_REDIRECT, and the Location is never called', async () => {

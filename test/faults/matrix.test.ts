@@ -5,7 +5,7 @@
  * Each fault case checks the whole contract at once: a typed TwitterSignInError with the right
  * code reaches the app's error handler within the timeout, the process emits no unhandled
  * rejection or uncaught exception, no secret is in the error or the page, the strategy made
- * exactly one call (no retry), no pending sign-in is left behind, and the app goes on serving.
+ * one call (a reset on a kept-alive socket is resent once), no pending sign-in is left behind, and the app goes on serving.
  * Each hostile callback is a fail() that never reaches Twitter and leaves the real pending
  * sign-in usable.
  */
@@ -46,9 +46,9 @@ interface MatrixApp {
 class RecordingStore extends SessionRequestTokenStore {
   readonly secrets: string[] = [];
 
-  override set(req: Parameters<SessionRequestTokenStore['set']>[0], token: string, tokenSecret: string): void {
+  override set(req: Parameters<SessionRequestTokenStore['set']>[0], token: string, tokenSecret: string, scope: string): void {
     this.secrets.push(tokenSecret);
-    super.set(req, token, tokenSecret);
+    super.set(req, token, tokenSecret, scope);
   }
 }
 
@@ -141,6 +141,11 @@ interface FaultCase {
   timesOut?: boolean;
   /** Milliseconds after the request during which the fake may still answer (delayed answers). */
   lateAnswerMs?: number;
+  /**
+   * Calls Twitter may see: 1, except a reset, which the client resends once when it hit a
+   * kept-alive socket (the documented stale-socket case), so 1 or 2.
+   */
+  maxCalls?: number;
 }
 
 const BOTH: readonly Endpoint[] = ['request_token', 'access_token'];
@@ -220,6 +225,7 @@ function faultCases(trapURL: string): FaultCase[] {
       endpoints: BOTH,
       fault: () => ({ type: 'reset' }),
       code: 'ERR_TWITTER_NETWORK',
+      maxCalls: 2,
     },
     {
       what: 'never answers',
@@ -374,7 +380,8 @@ describe('faults and bad input', () => {
             url = replay = signIn.callback;
           }
           const callsBefore = fake.stats();
-          fake.injectFault(endpoint, testCase.fault(endpoint), { times: 1 });
+          // As many times as the client may call: a resent request meets the same fault.
+          fake.injectFault(endpoint, testCase.fault(endpoint), { times: testCase.maxCalls ?? 1 });
 
           const started = performance.now();
           const res = await browser.get(url);
@@ -396,10 +403,12 @@ describe('faults and bad input', () => {
           expect(elapsed, 'milliseconds until the error page').to.be.below(TIMEOUT + MARGIN);
           if (testCase.timesOut) expect(elapsed).to.be.at.least(TIMEOUT - 5);
 
-          // Exactly one call to Twitter (no retry), and a redirect was never followed.
+          // One call to Twitter (a reset on a kept-alive socket is resent once, never more), and
+          // a redirect was never followed.
           const calls = fake.stats();
-          expect(calls.requestToken - callsBefore.requestToken).to.equal(endpoint === 'request_token' ? 1 : 0);
-          expect(calls.accessToken - callsBefore.accessToken).to.equal(endpoint === 'access_token' ? 1 : 0);
+          const made = { request_token: calls.requestToken - callsBefore.requestToken, access_token: calls.accessToken - callsBefore.accessToken };
+          expect(made[endpoint]).to.be.within(1, testCase.maxCalls ?? 1);
+          expect(made[endpoint === 'request_token' ? 'access_token' : 'request_token']).to.equal(0);
           expect(trap.hits(), 'requests to the redirect target').to.equal(0);
 
           // No secret in the error, however it is printed, nor in the page.

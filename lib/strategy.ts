@@ -82,8 +82,10 @@ export interface TwitterSignInStrategyOptions
   /** Where pending sign-ins wait for the callback. Default: a `SessionRequestTokenStore`. */
   requestTokenStore?: RequestTokenStore;
   /**
-   * The session property of the default store. Default `oauth:twitter:<consumerKey>`, so two
-   * Twitter apps, or Twitter beside other OAuth strategies, never share pending sign-ins.
+   * The scope of this strategy's pending sign-ins in the store: the session property with the
+   * session store, a label inside the cookie with the cookie store. Default
+   * `oauth:twitter:<consumerKey>`, so two Twitter apps, or Twitter beside other OAuth strategies,
+   * never see each other's pending sign-ins.
    */
   sessionKey?: string;
 }
@@ -139,6 +141,21 @@ const MAX_CALLBACK_VALUE = 256;
 
 type Query = Record<string, unknown>;
 
+/** What one `authenticate()` call ends in; handed to Passport exactly once. */
+type Outcome =
+  | { redirect: string }
+  | { fail: SignInFailure | unknown }
+  | { error: Error }
+  | { user: Express.User; info?: unknown };
+
+// Options passport-twitter had that do something else here: refused with the replacement named,
+// so a switched import cannot silently drop a profile lookup or an email address.
+const PASSPORT_TWITTER_OPTIONS: Record<string, string> = {
+  userProfileURL: "use fetchProfile: 'v1.1' or 'v2' (the URL follows requestTokenURL's origin)",
+  includeEntities: "use fetchProfile: 'v1.1'; entities are not requested",
+  includeStatus: "use fetchProfile: 'v1.1'; the status is not requested",
+};
+
 // Passport runs each request on `Object.create(strategy)`, so the class uses TypeScript-private
 // members: ECMAScript `#private` ones would throw on that derived object.
 export class TwitterSignInStrategy extends PassportStrategy {
@@ -153,8 +170,16 @@ export class TwitterSignInStrategy extends PassportStrategy {
     Pick<TwitterAuthenticateOptions, 'screenName' | 'accessType'>;
   private readonly _proxy: boolean | undefined;
   private readonly _store: RequestTokenStore;
+  /** Keeps this strategy's pending sign-ins apart from other strategies' in a shared store. */
+  private readonly _scope: string;
   private readonly _profileLookup: ProfileLookup;
   private readonly _profileOptions: ProfileLookupOptions;
+  /**
+   * Tokens being exchanged right now by this process. A session is written back only when the
+   * response ends, so two callbacks racing in one session (a reload while Twitter is slow) would
+   * both find the pending sign-in; this lets only the first one through.
+   */
+  private readonly _exchanging = new Set<string>();
 
   constructor(options: TwitterSignInStrategyOptions & { passReqToCallback?: false }, verify: VerifyFunction);
   constructor(options: TwitterSignInStrategyOptions & { passReqToCallback?: false }, verify: VerifyFunctionWithParams);
@@ -164,12 +189,40 @@ export class TwitterSignInStrategy extends PassportStrategy {
     super();
     if (!options || typeof options !== 'object') throw new TypeError('TwitterSignInStrategy requires options');
     if (typeof verify !== 'function') throw new TypeError('TwitterSignInStrategy requires a verify function');
-    if (typeof options.callbackURL !== 'string' || options.callbackURL.length === 0) {
-      throw new TypeError('callbackURL is required and must be a non-empty string (absolute, or relative to the request)');
+    const legacy = options as TwitterSignInStrategyOptions & Record<string, unknown>;
+    for (const [name, instead] of Object.entries(PASSPORT_TWITTER_OPTIONS)) {
+      if (legacy[name] !== undefined) throw new TypeError(`${name} (a passport-twitter option) is not supported: ${instead}`);
     }
+    // passport-twitter's skipExtendedUserProfile: true is this package's default; false asked for
+    // the extra lookup, which is fetchProfile here.
+    if (legacy.skipExtendedUserProfile !== undefined && legacy.skipExtendedUserProfile !== true) {
+      throw new TypeError("skipExtendedUserProfile: false (passport-twitter's profile call) is fetchProfile: 'v1.1' here");
+    }
+    assertString(options.callbackURL, 'callbackURL', ' (absolute, or relative to the request)');
     if (options.accessType !== undefined && options.accessType !== 'read' && options.accessType !== 'write') {
       throw new TypeError("accessType must be 'read' or 'write'");
     }
+    if (options.fetchProfile !== undefined && ![false, 'v2', 'v1.1'].includes(options.fetchProfile)) {
+      throw new TypeError("fetchProfile must be false, 'v2' or 'v1.1'");
+    }
+    if (options.includeEmail === true && options.fetchProfile !== 'v1.1') {
+      throw new TypeError("includeEmail needs fetchProfile: 'v1.1' (the email comes from verify_credentials)");
+    }
+    if (options.userFields !== undefined) {
+      if (!Array.isArray(options.userFields) || options.userFields.some((f) => typeof f !== 'string' || f === '')) {
+        throw new TypeError('userFields must be an array of non-empty strings');
+      }
+    }
+    for (const name of ['authorize', 'forceLogin', 'includeEmail', 'passReqToCallback', 'proxy'] as const) {
+      if (options[name] !== undefined && typeof options[name] !== 'boolean') throw new TypeError(`${name} must be a boolean`);
+    }
+    if (options.screenName !== undefined) assertString(options.screenName, 'screenName');
+    if (options.sessionKey !== undefined) assertString(options.sessionKey, 'sessionKey');
+    const store = options.requestTokenStore;
+    if (store !== undefined && !['set', 'get', 'destroy'].every((m) => typeof (store as unknown as Record<string, unknown>)?.[m] === 'function')) {
+      throw new TypeError('requestTokenStore must have set, get and destroy methods');
+    }
+
     this.client = new TwitterOAuthClient({
       consumerKey: options.consumerKey,
       consumerSecret: options.consumerSecret,
@@ -185,27 +238,43 @@ export class TwitterSignInStrategy extends PassportStrategy {
       ...(options.accessType !== undefined ? { accessType: options.accessType } : {}),
     };
     this._proxy = options.proxy;
-    if (options.fetchProfile !== undefined && ![false, 'v2', 'v1.1'].includes(options.fetchProfile)) {
-      throw new TypeError("fetchProfile must be false, 'v2' or 'v1.1'");
-    }
     this._profileLookup = options.fetchProfile ?? false;
     this._profileOptions = {
       apiBase: new URL(this.client.requestTokenURL).origin,
       userFields: options.userFields ?? DEFAULT_USER_FIELDS,
       includeEmail: options.includeEmail === true,
     };
-    this._store =
-      options.requestTokenStore ??
-      new SessionRequestTokenStore({ key: options.sessionKey ?? `oauth:twitter:${options.consumerKey}` });
+    this._scope = options.sessionKey ?? `oauth:twitter:${options.consumerKey}`;
+    this._store = store ?? new SessionRequestTokenStore();
   }
 
   override authenticate(req: Request, options?: TwitterAuthenticateOptions): void {
-    this._run(req, options ?? {}).catch((err: unknown) => {
-      this.error(err instanceof Error ? err : new Error(String(err)));
-    });
+    this._run(req, options ?? {}).then(
+      (outcome) => this._settle(req, outcome),
+      (err: unknown) => this._settle(req, { error: err instanceof Error ? err : new Error(String(err)) }),
+    );
   }
 
-  private async _run(req: Request, options: TwitterAuthenticateOptions): Promise<void> {
+  /**
+   * Hands the outcome to Passport, once, outside the sign-in's own error handling: if the app's
+   * callback (passport.authenticate's) throws, that must not turn into a second outcome. Its
+   * throw goes to Express's `next`, as a throw from a synchronous strategy would.
+   */
+  private _settle(req: Request, outcome: Outcome): void {
+    try {
+      if ('redirect' in outcome) this.redirect(outcome.redirect);
+      else if ('fail' in outcome) this.fail(outcome.fail, 401);
+      else if ('error' in outcome) this.error(outcome.error);
+      else this.success(outcome.user, outcome.info);
+    } catch (err) {
+      if (typeof req.next === 'function') req.next(err);
+      else process.nextTick(() => {
+        throw err;
+      });
+    }
+  }
+
+  private async _run(req: Request, options: TwitterAuthenticateOptions): Promise<Outcome> {
     const query = queryOf(req);
     if (query.denied !== undefined) return this._denied(req, query.denied);
     if (query.oauth_verifier === undefined && query.oauth_token === undefined) return this._start(req, options);
@@ -213,40 +282,44 @@ export class TwitterSignInStrategy extends PassportStrategy {
   }
 
   /** Step 1 and 2: obtain a request token, remember it for this browser, send the user to Twitter. */
-  private async _start(req: Request, options: TwitterAuthenticateOptions): Promise<void> {
+  private async _start(req: Request, options: TwitterAuthenticateOptions): Promise<Outcome> {
+    // A store that cannot work here (no session) says so before Twitter is called.
+    if (this._store.check) await this._storeCall(() => this._store.check!(req));
     const callbackURL = resolveCallbackURL(options.callbackURL ?? this._callbackURL, req, this._proxy);
     const accessType = options.accessType ?? this._defaults.accessType;
     const requestToken = await this.client.getRequestToken({
       callbackURL,
       ...(accessType !== undefined ? { accessType } : {}),
     });
-    await this._storeCall(() => this._store.set(req, requestToken.token, requestToken.tokenSecret));
+    await this._storeCall(() => this._store.set(req, requestToken.token, requestToken.tokenSecret, this._scope));
     const screenName = options.screenName ?? this._defaults.screenName;
-    this.redirect(
-      this.client.authorizationURL(requestToken.token, {
+    return {
+      redirect: this.client.authorizationURL(requestToken.token, {
         forceLogin: options.forceLogin ?? this._defaults.forceLogin,
         authorize: options.authorize ?? this._defaults.authorize,
         ...(screenName !== undefined ? { screenName } : {}),
       }),
-    );
+    };
   }
 
   /** Step 3: the user is back from Twitter. */
-  private async _callback(req: Request, query: Query): Promise<void> {
+  private async _callback(req: Request, query: Query): Promise<Outcome> {
     const token = callbackValue(query.oauth_token);
     const verifier = callbackValue(query.oauth_verifier);
     if (token === undefined || verifier === undefined) {
-      return this._fail(
+      return failure(
         'MALFORMED_CALLBACK',
         'The sign-in callback is malformed: it needs one oauth_token and one oauth_verifier, each a short string. ' +
           'Start the sign-in again.',
       );
     }
-    const pending = await this._storeCall(() => this._store.get(req, token));
-    if (!pending) {
-      const anyPending = this._store.hasPending ? await this._storeCall(() => this._store.hasPending!(req)) : true;
+    const pending = await this._storeCall(() => this._store.get(req, token, this._scope));
+    if (!pending || this._exchanging.has(token)) {
+      const anyPending = this._store.hasPending
+        ? await this._storeCall(() => this._store.hasPending!(req, this._scope))
+        : true;
       if (!anyPending) {
-        return this._fail(
+        return failure(
           'NO_PENDING_SIGN_IN',
           'No sign-in with Twitter was started in this browser session, so the callback cannot be trusted. ' +
             'Most likely the session cookie was lost between the start and the callback: start and callback must use ' +
@@ -255,28 +328,33 @@ export class TwitterSignInStrategy extends PassportStrategy {
             'sign-in callback is loaded again.',
         );
       }
-      return this._fail(
+      return failure(
         'UNKNOWN_TOKEN',
         'This sign-in callback does not match a sign-in started in this browser: it was already used, ' +
           'or it was started elsewhere. Start the sign-in again.',
       );
     }
     // One-time: forget it before the exchange, so a replayed callback can never exchange twice.
-    await this._storeCall(() => this._store.destroy(req, token));
-    if (pending.expiresAt <= Date.now()) {
-      return this._fail('EXPIRED_TOKEN', 'The sign-in with Twitter took too long and expired. Start the sign-in again.');
+    this._exchanging.add(token);
+    try {
+      await this._storeCall(() => this._store.destroy(req, token, this._scope));
+      if (pending.expiresAt <= Date.now()) {
+        return failure('EXPIRED_TOKEN', 'The sign-in with Twitter took too long and expired. Start the sign-in again.');
+      }
+      const access = await this.client.getAccessToken({ token, tokenSecret: pending.tokenSecret, verifier });
+      const profile = this._profileLookup
+        ? await lookUpProfile(this.client, this._profileLookup, access, this._profileOptions)
+        : profileFromAccessToken(access);
+      return await this._runVerify(req, access, profile);
+    } finally {
+      this._exchanging.delete(token);
     }
-    const access = await this.client.getAccessToken({ token, tokenSecret: pending.tokenSecret, verifier });
-    const profile = this._profileLookup
-      ? await lookUpProfile(this.client, this._profileLookup, access, this._profileOptions)
-      : profileFromAccessToken(access);
-    await this._runVerify(req, access, profile);
   }
 
-  private async _denied(req: Request, denied: unknown): Promise<void> {
+  private async _denied(req: Request, denied: unknown): Promise<Outcome> {
     const token = callbackValue(denied);
-    if (token !== undefined) await this._storeCall(() => this._store.destroy(req, token));
-    return this._fail('DENIED', 'The sign-in with Twitter was cancelled.');
+    if (token !== undefined) await this._storeCall(() => this._store.destroy(req, token, this._scope));
+    return failure('DENIED', 'The sign-in with Twitter was cancelled.');
   }
 
   /**
@@ -284,16 +362,15 @@ export class TwitterSignInStrategy extends PassportStrategy {
    * with or without passport-twitter's `params` before `profile` (told apart by arity), and
    * with a `done` callback or returning a promise. The first outcome wins.
    */
-  private _runVerify(req: Request, access: AccessToken, profile: TwitterProfile): Promise<void> {
-    return new Promise<void>((resolve) => {
+  private _runVerify(req: Request, access: AccessToken, profile: TwitterProfile): Promise<Outcome> {
+    return new Promise<Outcome>((resolve) => {
       let settled = false;
       const done: VerifyCallback = (err, user, info) => {
         if (settled) return;
         settled = true;
-        if (err) this.error(err instanceof Error ? err : new Error(String(err)));
-        else if (!user) this.fail(info ?? { message: 'The app refused this sign-in.' }, 401);
-        else this.success(user, info);
-        resolve();
+        if (err) resolve({ error: err instanceof Error ? err : new Error(String(err)) });
+        else if (!user) resolve({ fail: info ?? { message: 'The app refused this sign-in.' } });
+        else resolve({ user, info });
       };
       const head: unknown[] = this._passReqToCallback ? [req] : [];
       const withParams = this._verify.length >= head.length + 5;
@@ -314,11 +391,6 @@ export class TwitterSignInStrategy extends PassportStrategy {
     });
   }
 
-  private _fail(code: SignInFailureCode, message: string): void {
-    const failure: SignInFailure = { code, message };
-    this.fail(failure, 401);
-  }
-
   // A store failure is the app's infrastructure, not Twitter: keep its own typed errors, wrap others.
   private async _storeCall<T>(call: () => Promise<T> | T): Promise<T> {
     try {
@@ -327,6 +399,17 @@ export class TwitterSignInStrategy extends PassportStrategy {
       if (err instanceof TwitterSignInError) throw err;
       throw new TwitterSignInError('ERR_STORE', 'The request-token store failed.', { cause: err });
     }
+  }
+}
+
+function failure(code: SignInFailureCode, message: string): Outcome {
+  const info: SignInFailure = { code, message };
+  return { fail: info };
+}
+
+function assertString(value: unknown, name: string, hint = ''): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new TypeError(`${name} is required and must be a non-empty string${hint}`);
   }
 }
 

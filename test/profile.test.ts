@@ -138,7 +138,7 @@ describe('profile lookup against the fake Twitter (real signatures)', () => {
           accessTokenURL: fake.accessTokenURL,
           userAuthorizationURL: fake.userAuthorizationURL,
           fetchProfile: lookup,
-          includeEmail: true,
+          includeEmail: lookup === 'v1.1',
         },
         (_t, _s, p, done) => {
           profile = p;

@@ -226,11 +226,97 @@ describe('TwitterSignInStrategy', () => {
     it('is an error ERR_SESSION_REQUIRED that names express-session when there is no session', async () => {
       const { strategy } = makeStrategy();
       app = await startApp(strategy, { session: false });
-      interceptRequestToken('t');
+      const captured = interceptRequestToken('t');
       const res = await new Browser().get(`${app.url}/auth/twitter`);
       const body = (await res.json()) as { error: string; message: string };
       expect(body.error).to.equal('ERR_SESSION_REQUIRED');
       expect(body.message).to.include('express-session');
+      expect(captured.headers, 'Twitter is not called first').to.have.length(0);
+    });
+
+    it('keeps pending sign-ins under sessionKey in the session', async () => {
+      const { strategy } = makeStrategy({ sessionKey: 'my-twitter' });
+      app = await startApp(strategy);
+      app.app.get('/session-keys', (req, res) => {
+        res.json(Object.keys(req.session).filter((k) => k !== 'cookie'));
+      });
+      const browser = new Browser();
+      await start(app, browser, 'keyed');
+      expect(await (await browser.get(`${app.url}/session-keys`)).json()).to.deep.equal(['my-twitter']);
+    });
+
+    it("lets proxy: false override Express's trust proxy", async () => {
+      const { strategy } = makeStrategy({ callbackURL: '/cb', proxy: false });
+      app = await startApp(strategy, { configure: (a) => a.set('trust proxy', true) });
+      const captured = interceptRequestToken('t');
+      await new Browser().get(`${app.url}/auth/twitter`, { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'app.example' });
+      expect(captured.headers[0]!.oauth_callback).to.equal(`${app.url}/cb`);
+    });
+  });
+
+  describe('options', () => {
+    const base = { consumerKey: 'k', consumerSecret: 's', callbackURL: '/cb' };
+    const invalid: [string, Record<string, unknown>, string][] = [
+      ["passport-twitter's userProfileURL", { userProfileURL: 'https://x' }, 'fetchProfile'],
+      ["passport-twitter's includeEntities", { includeEntities: true }, 'includeEntities'],
+      ['skipExtendedUserProfile: false', { skipExtendedUserProfile: false }, "fetchProfile: 'v1.1'"],
+      ["includeEmail without fetchProfile 'v1.1'", { includeEmail: true }, "fetchProfile: 'v1.1'"],
+      ['userFields that is not an array of strings', { fetchProfile: 'v2', userFields: 'name' }, 'userFields'],
+      ['a forceLogin that is not a boolean', { forceLogin: 'yes' }, 'forceLogin'],
+      ['an empty screenName', { screenName: '' }, 'screenName'],
+      ['a requestTokenStore without get', { requestTokenStore: { set() {}, destroy() {} } }, 'requestTokenStore'],
+      ['a non-positive timeout', { timeout: -1 }, 'timeout'],
+      ['a relative requestTokenURL', { requestTokenURL: '/oauth/request_token' }, 'requestTokenURL'],
+    ];
+    for (const [what, extra, named] of invalid) {
+      it(`refuses ${what} in the constructor, naming what to use`, () => {
+        expect(() => new TwitterSignInStrategy({ ...base, ...extra } as never, (() => {}) as never)).to.throw(TypeError, named);
+      });
+    }
+
+    it("accepts passport-twitter's skipExtendedUserProfile: true, which is the default here", () => {
+      expect(() => new TwitterSignInStrategy({ ...base, skipExtendedUserProfile: true } as never, (() => {}) as never)).not.to.throw();
+    });
+  });
+
+  describe('custom stores', () => {
+    it('works with a promise-based store without hasPending, reporting an unknown token as UNKNOWN_TOKEN', async () => {
+      // A store a user might write: pending sign-ins in a server-side map keyed by session id.
+      const byBrowser = new Map<string, Map<string, { tokenSecret: string; expiresAt: number }>>();
+      const idOf = (req: unknown) => (req as { sessionID: string }).sessionID;
+      const store = {
+        async set(req: unknown, token: string, tokenSecret: string) {
+          const mine = byBrowser.get(idOf(req)) ?? new Map();
+          mine.set(token, { tokenSecret, expiresAt: Date.now() + 60_000 });
+          byBrowser.set(idOf(req), mine);
+        },
+        async get(req: unknown, token: string) {
+          const entry = byBrowser.get(idOf(req))?.get(token);
+          return entry && { token, ...entry };
+        },
+        async destroy(req: unknown, token: string) {
+          byBrowser.get(idOf(req))?.delete(token);
+        },
+      };
+      const { strategy } = makeStrategy({ requestTokenStore: store });
+      app = await startApp(strategy, { saveUninitialized: true });
+      const browser = new Browser();
+      await start(app, browser, 'custom');
+      interceptAccessToken(USER);
+      expect((await callback(app, browser, 'custom')).status).to.equal(200);
+      const unknown = await callback(app, new Browser(), 'custom');
+      expect(((await unknown.json()) as { failure: { code: string } }).failure.code).to.equal('UNKNOWN_TOKEN');
+    });
+
+    it('is ERR_STORE, with the cause kept, when a store throws', async () => {
+      const cause = new Error('store down');
+      const { strategy } = makeStrategy({
+        requestTokenStore: { set: () => Promise.reject(cause), get: () => undefined, destroy: () => {} },
+      });
+      app = await startApp(strategy);
+      interceptRequestToken('t');
+      const res = await new Browser().get(`${app.url}/auth/twitter`);
+      expect(((await res.json()) as { error: string }).error).to.equal('ERR_STORE');
     });
   });
 
@@ -301,7 +387,7 @@ describe('TwitterSignInStrategy', () => {
 
     it('refuses an expired pending sign-in, without calling Twitter', async () => {
       const { strategy } = makeStrategy({
-        requestTokenStore: new SessionRequestTokenStore({ key: 'k', ttl: 30 }),
+        requestTokenStore: new SessionRequestTokenStore({ ttl: 30 }),
       });
       app = await startApp(strategy);
       const browser = new Browser();
@@ -455,6 +541,61 @@ describe('TwitterSignInStrategy', () => {
       expect(res.status).to.equal(401);
       expect(access.scope.isDone()).to.equal(false);
     });
+  });
+
+  describe('concurrency and the app callback', () => {
+    it('exchanges a callback once when the same callback arrives twice at the same moment', async () => {
+      const { strategy } = makeStrategy();
+      app = await startApp(strategy);
+      const browser = new Browser();
+      await start(app, browser, 'racy');
+      // Twitter answers slowly: both requests are in flight before the first one finishes.
+      nock(TWITTER).post('/oauth/access_token').delay(300).reply(200, `oauth_token=a&oauth_token_secret=b&user_id=${USER.id}&screen_name=${USER.screen_name}`);
+      const second = nock(TWITTER).post('/oauth/access_token').reply(200, 'oauth_token=a&oauth_token_secret=b&user_id=9&screen_name=x');
+      const statuses = (await Promise.all([callback(app, browser, 'racy'), callback(app, browser, 'racy')])).map((r) => r.status);
+      expect(statuses.sort()).to.deep.equal([200, 401]);
+      expect(second.isDone()).to.equal(false);
+    });
+
+    for (const outcome of ['success', 'failure'] as const) {
+      it(`hands a throw from the app's own callback on ${outcome} to Express once, without a hang or a second call`, async () => {
+        const { strategy } = makeStrategy();
+        app = await startApp(strategy);
+        const passport = await import('passport');
+        const p = new passport.Passport();
+        p.use(strategy);
+        let calls = 0;
+        const rejections: unknown[] = [];
+        const onRejection = (reason: unknown) => rejections.push(reason);
+        process.on('unhandledRejection', onRejection);
+        try {
+          app.app.get('/throwing/callback', (req, res, next) =>
+            p.authenticate('twitter', () => {
+              calls++;
+              throw new Error('bug in the app callback');
+            })(req, res, next),
+          );
+          app.app.use((err: Error, _req: unknown, res: { status(n: number): { json(b: unknown): void } }, _next: unknown) => {
+            res.status(599).json({ message: err.message });
+          });
+          const browser = new Browser();
+          let query = 'denied=x';
+          if (outcome === 'success') {
+            await start(app, browser, 'throw-token');
+            interceptAccessToken(USER);
+            query = 'oauth_token=throw-token&oauth_verifier=v';
+          }
+          const res = await browser.get(`${app.url}/throwing/callback?${query}`);
+          expect(res.status).to.equal(599);
+          expect(await res.json()).to.deep.equal({ message: 'bug in the app callback' });
+          await new Promise((r) => setTimeout(r, 20));
+          expect(calls).to.equal(1);
+          expect(rejections).to.deep.equal([]);
+        } finally {
+          process.off('unhandledRejection', onRejection);
+        }
+      });
+    }
   });
 
   describe('verify', () => {

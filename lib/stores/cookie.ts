@@ -16,9 +16,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { timingSafeEqualString } from '../compare.js';
 import { TwitterSignInError } from '../errors.js';
-import { DEFAULT_MAX_PENDING, DEFAULT_PENDING_TTL } from './session.js';
+import {
+  DEFAULT_MAX_PENDING,
+  DEFAULT_PENDING_TTL,
+  findEntry,
+  isEntry,
+  positiveInteger,
+  withEntry,
+  withoutEntry,
+  type Entry,
+} from './entries.js';
 import type { PendingSignIn, RequestTokenStore } from './store.js';
 
 /** The cookie name used when none is given. */
@@ -55,8 +63,9 @@ export interface CookieRequestTokenStoreOptions {
   secure?: 'auto' | boolean;
 }
 
-// [token, tokenSecret, expiresAt], as in the session store; a tuple keeps the cookie small.
-type Entry = [string, string, number];
+// An entry as in the session store, plus the strategy's scope: one cookie serves every
+// strategy of the app, and each sees only its own entries.
+type ScopedEntry = [...Entry, scope: string];
 
 // Browsers drop a cookie whose name and value exceed about 4096 bytes (RFC 6265 §6.1 asks for
 // at least that much). Writes stay within it, and reads refuse anything longer before decoding,
@@ -103,10 +112,11 @@ export class CookieRequestTokenStore implements RequestTokenStore {
   readonly secure: 'auto' | boolean;
   // Newest first; never exposed, so the secret cannot end up in a log of the store.
   readonly #keys: Buffer[];
-  // The pending sign-ins as this store last wrote them during a request. The strategy reads, then
-  // destroys, within one request; the Cookie header still holds the old value, so without this a
-  // second write would resurrect entries the first one removed.
-  readonly #written = new WeakMap<IncomingMessage, Entry[]>();
+  // The pending sign-ins as this store last read or wrote them during a request. The strategy
+  // reads, then destroys, within one request: this saves decrypting the cookie again, and the
+  // Cookie header still holds the old value, so without it a second write would resurrect
+  // entries the first one removed.
+  readonly #state = new WeakMap<IncomingMessage, { entries: ScopedEntry[]; present: boolean }>();
 
   constructor(options: CookieRequestTokenStoreOptions) {
     if (!options || typeof options !== 'object') throw new TypeError('CookieRequestTokenStore requires options with a secret');
@@ -116,9 +126,8 @@ export class CookieRequestTokenStore implements RequestTokenStore {
       throw new TypeError('name must be a non-empty cookie name (letters, digits and !#$%&\'*+-.^_`|~)');
     }
     this.name = name;
-    this.ttl = positive(options.ttl ?? DEFAULT_PENDING_TTL, 'ttl');
-    this.max = positive(options.max ?? DEFAULT_MAX_PENDING, 'max');
-    if (!Number.isInteger(this.max)) throw new TypeError('max must be a positive integer');
+    this.ttl = positiveInteger(options.ttl ?? DEFAULT_PENDING_TTL, 'ttl');
+    this.max = positiveInteger(options.max ?? DEFAULT_MAX_PENDING, 'max');
     const secure = options.secure ?? 'auto';
     if (secure !== 'auto' && secure !== true && secure !== false) {
       throw new TypeError("secure must be 'auto', true or false");
@@ -126,51 +135,53 @@ export class CookieRequestTokenStore implements RequestTokenStore {
     this.secure = secure;
   }
 
-  set(req: IncomingMessage, token: string, tokenSecret: string): void {
+  set(req: IncomingMessage, token: string, tokenSecret: string, scope: string): void {
     const now = Date.now();
-    // Abandoned starts must not grow the cookie: drop the expired ones, keep the newest few.
-    const entries = this.#read(req).entries.filter((e) => e[2] > now);
-    entries.push([token, tokenSecret, now + this.ttl]);
-    this.#write(req, entries.slice(-this.max));
+    const all = this.#read(req).entries;
+    // Other strategies' entries ride along (their expired ones dropped); this scope keeps its newest few.
+    const others = all.filter((e) => e[3] !== scope && e[2] > now);
+    const mine = withEntry(own(all, scope), token, tokenSecret, this.ttl, this.max);
+    this.#write(req, [...others, ...mine.map((e): ScopedEntry => [...e, scope])]);
   }
 
-  get(req: IncomingMessage, token: string): PendingSignIn | undefined {
-    let found: Entry | undefined;
-    // Look at every entry, not just until the first match, so timing does not reveal which.
-    for (const entry of this.#read(req).entries) {
-      if (timingSafeEqualString(entry[0], token) && !found) found = entry;
-    }
-    return found && { token: found[0], tokenSecret: found[1], expiresAt: found[2] };
+  get(req: IncomingMessage, token: string, scope: string): PendingSignIn | undefined {
+    return findEntry(own(this.#read(req).entries, scope), token);
   }
 
-  destroy(req: IncomingMessage, token: string): void {
+  destroy(req: IncomingMessage, token: string, scope: string): void {
     const { entries, present } = this.#read(req);
-    const left = entries.filter((e) => !timingSafeEqualString(e[0], token));
+    const mine = own(entries, scope);
+    const left = withoutEntry(mine, token);
     // Nothing removed: leave a good cookie alone, but do clear one we could not read (junk from
     // an old key or another app), so it does not ride along on every request until it expires.
-    if (left.length === entries.length && (entries.length > 0 || !present)) return;
-    this.#write(req, left);
+    if (left.length === mine.length && (entries.length > 0 || !present)) return;
+    this.#write(req, [...entries.filter((e) => e[3] !== scope), ...left.map((e): ScopedEntry => [...e, scope])]);
   }
 
-  hasPending(req: IncomingMessage): boolean {
-    return this.#read(req).entries.length > 0;
+  hasPending(req: IncomingMessage, scope: string): boolean {
+    return own(this.#read(req).entries, scope).length > 0;
   }
 
   /** This browser's pending sign-ins, and whether it sent a cookie of ours at all. */
-  #read(req: IncomingMessage): { entries: Entry[]; present: boolean } {
-    const written = this.#written.get(req);
-    if (written) return { entries: [...written], present: true };
+  #read(req: IncomingMessage): { entries: ScopedEntry[]; present: boolean } {
+    const known = this.#state.get(req);
+    if (known) return { entries: [...known.entries], present: known.present };
     const values = cookieValues(req.headers.cookie, this.name);
+    let state = { entries: [] as ScopedEntry[], present: values.length > 0 };
     // Several cookies can share our name (a parent domain's, an older path's), and a planted one
     // is sent first if its path is longer: the first that opens wins, so junk cannot hide ours.
     for (const value of values) {
       const entries = this.#open(value);
-      if (entries) return { entries, present: true };
+      if (entries) {
+        state = { entries, present: true };
+        break;
+      }
     }
-    return { entries: [], present: values.length > 0 };
+    this.#state.set(req, state);
+    return { entries: [...state.entries], present: state.present };
   }
 
-  #write(req: IncomingMessage, entries: Entry[]): void {
+  #write(req: IncomingMessage, entries: ScopedEntry[]): void {
     const res = responseOf(req);
     if (res.headersSent) {
       throw new TwitterSignInError(
@@ -202,11 +213,11 @@ export class CookieRequestTokenStore implements RequestTokenStore {
     attributes.push('HttpOnly', 'SameSite=Lax');
     if (this.#isSecure(req)) attributes.push('Secure');
     replaceSetCookie(res, this.name, attributes.join('; '));
-    this.#written.set(req, kept);
+    this.#state.set(req, { entries: kept, present: true });
   }
 
   /** AES-256-GCM under the newest key: base64url(IV ‖ ciphertext ‖ tag). */
-  #seal(entries: Entry[]): string {
+  #seal(entries: ScopedEntry[]): string {
     // A fresh random IV per write: GCM with a repeated IV under one key leaks the XOR of the
     // plaintexts and lets the tag be forged. 96 random bits are safe for far more writes than
     // a key will ever see.
@@ -220,7 +231,7 @@ export class CookieRequestTokenStore implements RequestTokenStore {
   }
 
   /** The entries of a cookie value, or `undefined` when it is not one this store sealed. */
-  #open(value: string): Entry[] | undefined {
+  #open(value: string): ScopedEntry[] | undefined {
     if (value.length > MAX_COOKIE_BYTES || !BASE64URL.test(value)) return undefined;
     const raw = Buffer.from(value, 'base64url');
     if (raw.length < IV_BYTES + TAG_BYTES + 2) return undefined;
@@ -239,7 +250,7 @@ export class CookieRequestTokenStore implements RequestTokenStore {
       } catch {
         continue;
       }
-      return entriesOf(plaintext);
+      return scopedEntriesOf(plaintext);
     }
     return undefined;
   }
@@ -275,7 +286,7 @@ function deriveKey(secret: string): Buffer {
 
 // The plaintext was sealed by this store, but perhaps by an older version: only well-formed
 // entries count.
-function entriesOf(plaintext: string): Entry[] | undefined {
+function scopedEntriesOf(plaintext: string): ScopedEntry[] | undefined {
   let value: unknown;
   try {
     value = JSON.parse(plaintext);
@@ -283,10 +294,12 @@ function entriesOf(plaintext: string): Entry[] | undefined {
     return undefined;
   }
   if (!Array.isArray(value)) return undefined;
-  return value.filter(
-    (e): e is Entry =>
-      Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'string' && typeof e[2] === 'number',
-  );
+  return value.filter((e): e is ScopedEntry => isEntry(e) && typeof (e as unknown[])[3] === 'string');
+}
+
+/** This scope's entries, without the scope label. */
+function own(entries: readonly ScopedEntry[], scope: string): Entry[] {
+  return entries.filter((e) => e[3] === scope).map((e): Entry => [e[0], e[1], e[2]]);
 }
 
 /** The values of the cookies called `name` in a Cookie header, in the order the browser sent them. */
@@ -329,11 +342,4 @@ function replaceSetCookie(res: ServerResponse, name: string, line: string): void
   const lines = current === undefined ? [] : Array.isArray(current) ? current : [String(current)];
   const others = lines.filter((l) => !l.startsWith(`${name}=`));
   res.setHeader('Set-Cookie', [...others, line]);
-}
-
-function positive(value: number, name: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new TypeError(`${name} must be a positive number`);
-  }
-  return value;
 }

@@ -3,83 +3,81 @@
  * middleware that sets `req.session`).
  */
 import type { IncomingMessage } from 'node:http';
-import { timingSafeEqualString } from '../compare.js';
 import { TwitterSignInError } from '../errors.js';
+import {
+  DEFAULT_MAX_PENDING,
+  DEFAULT_PENDING_TTL,
+  entriesOf,
+  findEntry,
+  positiveInteger,
+  withEntry,
+  withoutEntry,
+  type Entry,
+} from './entries.js';
 import type { PendingSignIn, RequestTokenStore } from './store.js';
 
-/** How long a pending sign-in is accepted by default: 10 minutes. */
-export const DEFAULT_PENDING_TTL = 10 * 60 * 1000;
-/** How many pending sign-ins one browser keeps by default; the newest win. */
-export const DEFAULT_MAX_PENDING = 5;
+export { DEFAULT_MAX_PENDING, DEFAULT_PENDING_TTL };
 
 export interface SessionRequestTokenStoreOptions {
-  /** The session property that holds this strategy's pending sign-ins. Required. */
-  key: string;
+  /**
+   * The session property that holds the pending sign-ins. Default: the strategy's scope
+   * (`sessionKey`, itself `oauth:twitter:<consumerKey>` by default), so one store can serve
+   * several strategies. Set it only to move the data; strategies sharing a fixed key share entries.
+   */
+  key?: string;
   /** Milliseconds a pending sign-in is accepted. Default 600000 (10 minutes). */
   ttl?: number;
   /** Pending sign-ins kept per browser (two tabs, a double click); the newest win. Default 5. */
   max?: number;
 }
 
-// [token, tokenSecret, expiresAt]: a tuple keeps the session small (it is serialised on every
-// request that touches it, and stored in Redis or a cookie by many apps).
-type Entry = [string, string, number];
-
 type SessionLike = Record<string, unknown>;
 
 export class SessionRequestTokenStore implements RequestTokenStore {
-  readonly key: string;
+  readonly key: string | undefined;
   readonly ttl: number;
   readonly max: number;
 
-  constructor(options: SessionRequestTokenStoreOptions) {
-    if (typeof options?.key !== 'string' || options.key.length === 0) {
-      throw new TypeError('key is required and must be a non-empty string');
+  constructor(options: SessionRequestTokenStoreOptions = {}) {
+    if (options.key !== undefined && (typeof options.key !== 'string' || options.key.length === 0)) {
+      throw new TypeError('key must be a non-empty string');
     }
     this.key = options.key;
-    this.ttl = positive(options.ttl ?? DEFAULT_PENDING_TTL, 'ttl');
-    this.max = positive(options.max ?? DEFAULT_MAX_PENDING, 'max');
+    this.ttl = positiveInteger(options.ttl ?? DEFAULT_PENDING_TTL, 'ttl');
+    this.max = positiveInteger(options.max ?? DEFAULT_MAX_PENDING, 'max');
   }
 
-  set(req: IncomingMessage, token: string, tokenSecret: string): void {
+  check(req: IncomingMessage): void {
+    sessionOf(req);
+  }
+
+  set(req: IncomingMessage, token: string, tokenSecret: string, scope: string): void {
     const session = sessionOf(req);
-    const now = Date.now();
-    // Abandoned starts must not grow the session: drop the expired ones, keep the newest few.
-    const entries = this.#entries(session).filter((e) => e[2] > now);
-    entries.push([token, tokenSecret, now + this.ttl]);
-    session[this.key] = entries.slice(-this.max);
+    session[this.#key(scope)] = withEntry(this.#entries(session, scope), token, tokenSecret, this.ttl, this.max);
   }
 
-  get(req: IncomingMessage, token: string): PendingSignIn | undefined {
+  get(req: IncomingMessage, token: string, scope: string): PendingSignIn | undefined {
+    return findEntry(this.#entries(sessionOf(req), scope), token);
+  }
+
+  destroy(req: IncomingMessage, token: string, scope: string): void {
     const session = sessionOf(req);
-    let found: Entry | undefined;
-    // Look at every entry, not just until the first match, so timing does not reveal which.
-    for (const entry of this.#entries(session)) {
-      if (timingSafeEqualString(entry[0], token) && !found) found = entry;
-    }
-    return found && { token: found[0], tokenSecret: found[1], expiresAt: found[2] };
+    const entries = withoutEntry(this.#entries(session, scope), token);
+    if (entries.length > 0) session[this.#key(scope)] = entries;
+    else delete session[this.#key(scope)];
   }
 
-  destroy(req: IncomingMessage, token: string): void {
-    const session = sessionOf(req);
-    const entries = this.#entries(session).filter((e) => !timingSafeEqualString(e[0], token));
-    if (entries.length > 0) session[this.key] = entries;
-    else delete session[this.key];
+  hasPending(req: IncomingMessage, scope: string): boolean {
+    return this.#entries(sessionOf(req), scope).length > 0;
   }
 
-  hasPending(req: IncomingMessage): boolean {
-    return this.#entries(sessionOf(req)).length > 0;
+  #key(scope: string): string {
+    return this.key ?? scope;
   }
 
-  // Whatever is in the session came from a store we do not control (an older version, another
-  // library using the same key): only well-formed entries count.
-  #entries(session: SessionLike): Entry[] {
-    const value = Object.hasOwn(session, this.key) ? session[this.key] : undefined;
-    if (!Array.isArray(value)) return [];
-    return value.filter(
-      (e): e is Entry =>
-        Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'string' && typeof e[2] === 'number',
-    );
+  #entries(session: SessionLike, scope: string): Entry[] {
+    const key = this.#key(scope);
+    return entriesOf(Object.hasOwn(session, key) ? session[key] : undefined);
   }
 }
 
@@ -94,9 +92,4 @@ function sessionOf(req: IncomingMessage): SessionLike {
     );
   }
   return session as SessionLike;
-}
-
-function positive(value: number, name: string): number {
-  if (!Number.isFinite(value) || value <= 0) throw new TypeError(`${name} must be a positive number`);
-  return value;
 }

@@ -19,23 +19,33 @@ export interface PendingSignIn {
 }
 
 /**
- * Where pending sign-ins are kept. Every method may return a promise. Implementations must:
- * - key entries by browser (session, cookie) and by strategy instance, so two Twitter apps or
- *   two tabs never see each other's tokens;
+ * Where pending sign-ins are kept. Every method may return a promise. `scope` names the strategy
+ * (its `sessionKey`): a store keeps each scope's entries apart, so two Twitter apps never see
+ * each other's tokens. Implementations must also:
+ * - key entries by browser (session, cookie), so two browsers never see each other's tokens;
  * - match tokens in constant time (see `timingSafeEqualString`);
  * - bound what they keep (expired entries dropped, at most a few per browser).
  * A store that writes the response (a cookie store) finds it at `req.res`, which Express sets.
  */
 export interface RequestTokenStore {
   /** Remembers a pending sign-in for this browser; the store stamps `expiresAt`. */
-  set(req: IncomingMessage, token: string, tokenSecret: string): Promise<void> | void;
+  set(req: IncomingMessage, token: string, tokenSecret: string, scope: string): Promise<void> | void;
   /** The pending sign-in with this token, expired or not; `undefined` when there is none. */
-  get(req: IncomingMessage, token: string): Promise<PendingSignIn | undefined> | PendingSignIn | undefined;
+  get(
+    req: IncomingMessage,
+    token: string,
+    scope: string,
+  ): Promise<PendingSignIn | undefined> | PendingSignIn | undefined;
   /** Forgets the pending sign-in with this token (a no-op when there is none). */
-  destroy(req: IncomingMessage, token: string): Promise<void> | void;
+  destroy(req: IncomingMessage, token: string, scope: string): Promise<void> | void;
   /**
-   * Whether this browser has any pending sign-in at all. Lets the strategy tell a lost session
-   * cookie (nothing pending) from a token that is unknown or already used.
+   * Whether this browser has any pending sign-in in this scope, expired or not. Lets the strategy
+   * tell a lost session cookie (nothing pending) from a token that is unknown or already used.
    */
-  hasPending?(req: IncomingMessage): Promise<boolean> | boolean;
+  hasPending?(req: IncomingMessage, scope: string): Promise<boolean> | boolean;
+  /**
+   * Called before a sign-in starts: throws when the store cannot work for this request (no
+   * session), so the app hears of it before Twitter is called.
+   */
+  check?(req: IncomingMessage): Promise<void> | void;
 }

@@ -20,6 +20,8 @@ export interface TestAppOptions {
   authenticateOptions?: Record<string, unknown>;
   /** Mount express-session (default true). */
   session?: boolean;
+  /** express-session's saveUninitialized (default false). */
+  saveUninitialized?: boolean;
   /** Run before the routes (e.g. app.set('trust proxy', true)). */
   configure?: (app: Express) => void;
 }
@@ -36,7 +38,7 @@ export async function startApp(strategy: Strategy, options: TestAppOptions = {})
   const app = express();
   options.configure?.(app);
   if (options.session !== false) {
-    app.use(session({ secret: 'test-session-secret', resave: false, saveUninitialized: false }));
+    app.use(session({ secret: 'test-session-secret', resave: false, saveUninitialized: options.saveUninitialized ?? false }));
     app.use(passport.session());
   }
   app.use(passport.initialize());

@@ -12,6 +12,7 @@ import { Browser, startApp, type TestApp, type TestAppOptions } from '../helpers
 const TWITTER = 'https://api.twitter.com';
 const ACCESS_TOKEN_URL = `${TWITTER}/oauth/access_token`;
 const CONSUMER_SECRET = 'consumer-secret-for-tests';
+const SCOPE = 'oauth:twitter:consumer-key';
 const SECRET = randomBytes(32).toString('hex');
 const OLD_SECRET = randomBytes(32).toString('hex');
 const COOKIE = 'twitter_signin';
@@ -213,10 +214,10 @@ describe('CookieRequestTokenStore', () => {
       const app = await appWith(store, {
         configure: (express) =>
           express.get('/several-writes', (req, res) => {
-            store.set(req, 'request-token-1', 'secret-1');
-            store.set(req, 'request-token-2', 'secret-2');
-            store.set(req, 'request-token-3', 'secret-3');
-            store.destroy(req, 'request-token-2');
+            store.set(req, 'request-token-1', 'secret-1', SCOPE);
+            store.set(req, 'request-token-2', 'secret-2', SCOPE);
+            store.set(req, 'request-token-3', 'secret-3', SCOPE);
+            store.destroy(req, 'request-token-2', SCOPE);
             res.end();
           }),
       });

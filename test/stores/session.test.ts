@@ -7,73 +7,97 @@ function withSession(session: Record<string, unknown> = {}): IncomingMessage & {
   return { session } as unknown as IncomingMessage & { session: Record<string, unknown> };
 }
 
+const SCOPE = 'oauth:twitter:app';
+
 describe('SessionRequestTokenStore', () => {
-  it('requires a key, and a positive ttl and max', () => {
-    expect(() => new SessionRequestTokenStore({} as never)).to.throw(TypeError, 'key');
-    expect(() => new SessionRequestTokenStore({ key: 'k', ttl: 0 })).to.throw(TypeError, 'ttl');
-    expect(() => new SessionRequestTokenStore({ key: 'k', max: -1 })).to.throw(TypeError, 'max');
+  it('refuses an empty key, and a ttl or max that is not a positive whole number', () => {
+    expect(() => new SessionRequestTokenStore({ key: '' })).to.throw(TypeError, 'key');
+    expect(() => new SessionRequestTokenStore({ ttl: 0 })).to.throw(TypeError, 'ttl');
+    expect(() => new SessionRequestTokenStore({ max: -1 })).to.throw(TypeError, 'max');
+    expect(() => new SessionRequestTokenStore({ max: 1.5 })).to.throw(TypeError, 'max');
   });
 
   it('defaults to a 10-minute ttl and 5 pending sign-ins', () => {
-    const store = new SessionRequestTokenStore({ key: 'k' });
+    const store = new SessionRequestTokenStore();
     expect(store.ttl).to.equal(600_000);
     expect(store.max).to.equal(5);
   });
 
-  it('sets, gets and destroys a pending sign-in under its key, stamping expiresAt', () => {
-    const store = new SessionRequestTokenStore({ key: 'oauth:twitter:k', ttl: 1000 });
+  it("sets, gets and destroys a pending sign-in under the strategy's scope, stamping expiresAt", () => {
+    const store = new SessionRequestTokenStore({ ttl: 1000 });
     const req = withSession();
     const before = Date.now();
-    store.set(req, 't1', 's1');
-    const got = store.get(req, 't1')!;
+    store.set(req, 't1', 's1', SCOPE);
+    const got = store.get(req, 't1', SCOPE)!;
     expect(got.token).to.equal('t1');
     expect(got.tokenSecret).to.equal('s1');
     expect(got.expiresAt).to.be.within(before + 1000, Date.now() + 1000);
-    expect(Object.keys(req.session)).to.deep.equal(['oauth:twitter:k']);
-    store.destroy(req, 't1');
-    expect(store.get(req, 't1')).to.equal(undefined);
+    expect(Object.keys(req.session)).to.deep.equal([SCOPE]);
+    store.destroy(req, 't1', SCOPE);
+    expect(store.get(req, 't1', SCOPE)).to.equal(undefined);
     expect(req.session).to.deep.equal({});
   });
 
-  it('keeps the newest entries when more than max are started, and drops expired ones on set', async () => {
-    const store = new SessionRequestTokenStore({ key: 'k', max: 2, ttl: 40 });
+  it('keeps two scopes (two strategies) apart in one session', () => {
+    const store = new SessionRequestTokenStore();
     const req = withSession();
-    store.set(req, 'a', 'sa');
-    store.set(req, 'b', 'sb');
-    store.set(req, 'c', 'sc');
-    expect(store.get(req, 'a')).to.equal(undefined);
-    expect(store.get(req, 'b')?.tokenSecret).to.equal('sb');
-    await new Promise((r) => setTimeout(r, 60));
-    expect(store.get(req, 'c')?.tokenSecret, 'expired entries are still reported until replaced').to.equal('sc');
-    store.set(req, 'd', 'sd');
-    expect((req.session.k as unknown[]).length).to.equal(1);
+    store.set(req, 'a', 'sa', 'oauth:twitter:one');
+    expect(store.get(req, 'a', 'oauth:twitter:two')).to.equal(undefined);
+    expect(store.hasPending(req, 'oauth:twitter:two')).to.equal(false);
+    expect(store.get(req, 'a', 'oauth:twitter:one')?.tokenSecret).to.equal('sa');
   });
 
-  it('tells whether anything is pending', () => {
-    const store = new SessionRequestTokenStore({ key: 'k' });
+  it('uses a fixed key instead of the scope when one is given', () => {
+    const store = new SessionRequestTokenStore({ key: 'twitter' });
     const req = withSession();
-    expect(store.hasPending(req)).to.equal(false);
-    store.set(req, 'a', 'sa');
-    expect(store.hasPending(req)).to.equal(true);
+    store.set(req, 'a', 'sa', SCOPE);
+    expect(Object.keys(req.session)).to.deep.equal(['twitter']);
+  });
+
+  it('keeps the newest entries when more than max are started, and drops expired ones on set', async () => {
+    const store = new SessionRequestTokenStore({ max: 2, ttl: 1 });
+    const req = withSession();
+    store.set(req, 'a', 'sa', SCOPE);
+    store.set(req, 'b', 'sb', SCOPE);
+    store.set(req, 'c', 'sc', SCOPE);
+    // 'a' is gone because of max; 'b' and 'c' were also past their 1 ms ttl by the third set or
+    // not: either way the newest is kept and nothing beyond max.
+    expect(store.get(req, 'a', SCOPE)).to.equal(undefined);
+    expect(store.get(req, 'c', SCOPE)?.tokenSecret).to.equal('sc');
+    expect((req.session[SCOPE] as unknown[]).length).to.be.at.most(2);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(store.get(req, 'c', SCOPE)?.tokenSecret, 'expired entries are still reported until replaced').to.equal('sc');
+    store.set(req, 'd', 'sd', SCOPE);
+    expect(req.session[SCOPE]).to.have.length(1);
+  });
+
+  it('tells whether anything is pending in a scope', () => {
+    const store = new SessionRequestTokenStore();
+    const req = withSession();
+    expect(store.hasPending(req, SCOPE)).to.equal(false);
+    store.set(req, 'a', 'sa', SCOPE);
+    expect(store.hasPending(req, SCOPE)).to.equal(true);
   });
 
   it('ignores malformed session data and inherited properties', () => {
     const store = new SessionRequestTokenStore({ key: 'k' });
-    expect(store.get(withSession({ k: 'garbage' }), 'a')).to.equal(undefined);
-    expect(store.get(withSession({ k: [['a', 1, 'x'], null, 'str'] }), 'a')).to.equal(undefined);
-    expect(store.hasPending(withSession(Object.create({ k: [['a', 's', Date.now() + 1e6]] })))).to.equal(false);
-    expect(new SessionRequestTokenStore({ key: '__proto__' }).get(withSession(), 'a')).to.equal(undefined);
+    expect(store.get(withSession({ k: 'garbage' }), 'a', SCOPE)).to.equal(undefined);
+    expect(store.get(withSession({ k: [['a', 1, 'x'], null, 'str'] }), 'a', SCOPE)).to.equal(undefined);
+    expect(store.hasPending(withSession(Object.create({ k: [['a', 's', Date.now() + 1e6]] })), SCOPE)).to.equal(false);
+    expect(new SessionRequestTokenStore().get(withSession(), 'a', '__proto__')).to.equal(undefined);
   });
 
-  it('throws ERR_SESSION_REQUIRED naming express-session when req.session is missing', () => {
-    const store = new SessionRequestTokenStore({ key: 'k' });
-    try {
-      store.set({} as IncomingMessage, 'a', 'b');
-      expect.fail('set should throw');
-    } catch (err) {
-      expect(err).to.be.instanceOf(TwitterSignInError);
-      expect((err as TwitterSignInError).code).to.equal('ERR_SESSION_REQUIRED');
-      expect((err as Error).message).to.include('express-session');
+  it('throws ERR_SESSION_REQUIRED naming express-session from check and set when req.session is missing', () => {
+    const store = new SessionRequestTokenStore();
+    for (const call of [() => store.check({} as IncomingMessage), () => store.set({} as IncomingMessage, 'a', 'b', SCOPE)]) {
+      try {
+        call();
+        expect.fail('should throw');
+      } catch (err) {
+        expect(err).to.be.instanceOf(TwitterSignInError);
+        expect((err as TwitterSignInError).code).to.equal('ERR_SESSION_REQUIRED');
+        expect((err as Error).message).to.include('express-session');
+      }
     }
   });
 });

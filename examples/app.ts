@@ -6,7 +6,7 @@
 import express, { type Express } from 'express';
 import session from 'express-session';
 import { Passport } from 'passport';
-import { TwitterSignInStrategy, type TwitterSignInStrategyOptions } from 'passport-twitter-signin';
+import { TwitterSignInError, TwitterSignInStrategy, type TwitterSignInStrategyOptions } from 'passport-twitter-signin';
 
 export interface ExampleOptions {
   /** Keys and endpoints of the Twitter app (the fake's, or real Twitter's). */
@@ -99,13 +99,15 @@ export function createApp(options: ExampleOptions): Express {
     req.logout((err) => (err ? next(err) : res.redirect('/')));
   });
 
-  // Errors (Twitter down, a misconfigured callback URL) get a page with the error's code and
-  // message: they name what to fix and never contain a secret.
-  app.use((err: Error & { code?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+  // Sign-in errors (Twitter down, a misconfigured callback URL) get a page with the error's code
+  // and message: they name what to fix and never contain a secret. Other errors could say
+  // anything, so they get a generic page.
+  app.use((err: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const text = err instanceof TwitterSignInError ? `${err.code}: ${err.message}` : 'Something went wrong.';
     res
       .status(500)
       .type('html')
-      .send(page('Sign-in error', `<p class="error" id="error">${escape(err.code ?? 'ERROR')}: ${escape(err.message)}</p><p><a href="/">Home</a></p>`));
+      .send(page('Sign-in error', `<p class="error" id="error">${escape(text)}</p><p><a href="/">Home</a></p>`));
   });
   return app;
 }

@@ -26,7 +26,7 @@ import express, { type Express } from 'express';
 import session from 'express-session';
 import { Passport } from 'passport';
 import { createClient } from 'redis';
-import { TwitterSignInStrategy, type TwitterSignInStrategyOptions } from 'passport-twitter-signin';
+import { TwitterSignInError, TwitterSignInStrategy, type TwitterSignInStrategyOptions } from 'passport-twitter-signin';
 import { startFakeTwitter } from 'passport-twitter-signin/testing';
 
 const redisURL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -100,7 +100,8 @@ ${
   // Twitter down, a misconfigured callback, Redis unreachable: the error's code and message name
   // what to fix, and never contain a secret.
   app.use((err: Error & { code?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    res.status(500).type('text').send(`${err.code ?? 'ERROR'}: ${err.message}`);
+    // Only this library's errors are known to be safe to show; others get a generic line.
+    res.status(500).type('text').send(err instanceof TwitterSignInError ? `${err.code}: ${err.message}` : 'Something went wrong.');
   });
   return app;
 }
@@ -133,6 +134,11 @@ async function connectRedis(): Promise<ReturnType<typeof createClient>> {
 let twitter: TwitterKeys;
 let stopFake: (() => Promise<void>) | undefined;
 if (process.env.TWITTER_CONSUMER_KEY && process.env.TWITTER_CONSUMER_SECRET) {
+  // With real users, a session secret from the source code would let anyone forge sessions.
+  if (!process.env.SESSION_SECRET) {
+    console.error('Set SESSION_SECRET (a long random string, the same on every instance) to sign in against Twitter.');
+    process.exit(1);
+  }
   twitter = { consumerKey: process.env.TWITTER_CONSUMER_KEY, consumerSecret: process.env.TWITTER_CONSUMER_SECRET };
   console.log('Signing in against Twitter.');
 } else {

@@ -17,6 +17,11 @@ let banner: string;
 let twitter: Parameters<typeof createApp>[0]['twitter'];
 let stopFake: (() => Promise<void>) | undefined;
 if (consumerKey && consumerSecret) {
+  // With real users, a session secret from the source code would let anyone forge sessions.
+  if (!process.env.SESSION_SECRET) {
+    console.error('Set SESSION_SECRET (a long random string) to sign in against Twitter.');
+    process.exit(1);
+  }
   twitter = { consumerKey, consumerSecret };
   banner = 'Signing in against Twitter.';
 } else {

@@ -46,8 +46,8 @@ export interface CookieRequestTokenStoreOptions {
    */
   secret: string | readonly string[];
   /**
-   * The cookie's name. Default `'twitter_signin'`. Give two strategy instances (two Twitter apps)
-   * two names, or each will overwrite the other's pending sign-ins. On HTTPS-only sites a
+   * The cookie's name. Default `'twitter_signin'`. One cookie serves several strategies (two
+   * Twitter apps): each sees only the entries of its own scope (`sessionKey`). On HTTPS-only sites a
    * `__Host-` prefix (`'__Host-twitter_signin'`) also stops sibling subdomains from planting one.
    */
   name?: string;

@@ -143,7 +143,19 @@ async function expectSignedIn(res: Response): Promise<void> {
   expect(await res.json()).to.deep.equal({ user: { id: '42', username: 'alice' } });
 }
 
+// Moves Date.now forward (the stores and the strategy read the time from it), so expiry tests
+// do not race a short ttl against the machine's load. Restored after each test.
+const realNow = Date.now;
+function clockAhead(ms: number): void {
+  const base = Date.now();
+  const started = realNow();
+  Date.now = () => base + ms + (realNow() - started);
+}
+
 describe('CookieRequestTokenStore', () => {
+  afterEach(() => {
+    Date.now = realNow;
+  });
   let twitter: FakeTwitter;
 
   useNock();
@@ -263,12 +275,12 @@ describe('CookieRequestTokenStore', () => {
     });
 
     it('forgets expired sign-ins when a new one starts', async () => {
-      const app = await appWith({ secret: SECRET, ttl: 50 });
+      const app = await appWith({ secret: SECRET, ttl: 60_000 });
       twitter.requestTokens(2);
       twitter.accessTokens();
       const browser = new Browser();
       const old = await start(browser, app);
-      await new Promise((resolve) => setTimeout(resolve, 80));
+      clockAhead(61_000);
       const fresh = await start(browser, app);
       // Still in the cookie it would be EXPIRED_TOKEN; dropped, it is unknown.
       await expectFailure(await callback(browser, app, old), 'UNKNOWN_TOKEN');
@@ -435,12 +447,12 @@ describe('CookieRequestTokenStore', () => {
   });
 
   it('reports an expired sign-in as expired, clears it, and does not exchange it', async () => {
-    const app = await appWith({ secret: SECRET, ttl: 50 });
+    const app = await appWith({ secret: SECRET, ttl: 60_000 });
     twitter.requestTokens();
     const access = twitter.accessTokens();
     const browser = new Browser();
     const token = await start(browser, app);
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    clockAhead(61_000);
     const res = await callback(browser, app, token);
     await expectFailure(res, 'EXPIRED_TOKEN');
     expect(attributes(cookieLines(res)[0]!)).to.include('max-age=0');
@@ -613,5 +625,30 @@ describe('CookieRequestTokenStore', () => {
         secure: 'auto',
       });
     });
+  });
+});
+
+describe('CookieRequestTokenStore scopes', () => {
+  it('keeps two strategies apart in one cookie: each sees only its own entries', () => {
+    const store = new CookieRequestTokenStore({ secret: SECRET });
+    const headers: Record<string, string | string[]> = {};
+    const res = {
+      headersSent: false,
+      getHeader: (n: string) => headers[n.toLowerCase()],
+      setHeader: (n: string, v: string | string[]) => (headers[n.toLowerCase()] = v),
+    };
+    const req = { headers: {}, socket: {}, res } as never;
+    store.set(req, 'token-a', 'secret-a', 'oauth:twitter:app-a');
+    store.set(req, 'token-b', 'secret-b', 'oauth:twitter:app-b');
+    expect(store.get(req, 'token-a', 'oauth:twitter:app-b')).to.equal(undefined);
+    expect(store.get(req, 'token-a', 'oauth:twitter:app-a')?.tokenSecret).to.equal('secret-a');
+    store.destroy(req, 'token-b', 'oauth:twitter:app-b');
+    expect(store.hasPending(req, 'oauth:twitter:app-b')).to.equal(false);
+    expect(store.hasPending(req, 'oauth:twitter:app-a')).to.equal(true);
+    // A later request with the written cookie sees the same.
+    const line = ([] as string[]).concat(headers['set-cookie'] as string[]).find((l) => l.startsWith('twitter_signin='))!;
+    const next = { headers: { cookie: line.split(';')[0] }, socket: {}, res } as never;
+    expect(store.get(next, 'token-a', 'oauth:twitter:app-a')?.tokenSecret).to.equal('secret-a');
+    expect(store.get(next, 'token-a', 'oauth:twitter:app-b')).to.equal(undefined);
   });
 });

@@ -9,7 +9,7 @@
  *
  * @see https://www.rfc-editor.org/rfc/rfc5849 (The OAuth 1.0 Protocol)
  */
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { OAuth } from 'oauth';
@@ -162,7 +162,23 @@ export class TwitterOAuthClient {
     );
     const internals = oauth as unknown as OAuthInternals;
     // RFC 5849 §3.3: the nonce must be unique per timestamp; Math.random is predictable.
-    internals._getNonce = () => randomBytes(16).toString('hex');
+    // randomUUID draws from a pooled CSPRNG buffer: 122 random bits without a call into C++.
+    internals._getNonce = () => randomUUID().replace(/-/g, '');
+    // The same RFC 3986 encoding as node-oauth's five chained regular expressions, in one pass:
+    // it runs for every parameter, twice, on every signed call.
+    internals._encodeData = (value) =>
+      value == null || value === '' ? '' : encodeURIComponent(value).replace(/[!'()*]/g, percentEncode);
+    // The endpoints are fixed, so their normalised form (RFC 5849 §3.4.1.2) is computed once.
+    const normalizeUrl = internals._normalizeUrl.bind(internals);
+    const normalized = new Map<string, string>();
+    internals._normalizeUrl = (url) => {
+      let base = normalized.get(url);
+      if (base === undefined) {
+        base = normalizeUrl(url);
+        if (normalized.size < 64) normalized.set(url, base);
+      }
+      return base;
+    };
     internals._createClient = (port, hostname, method, path, headers, ssl) => {
       const agent = this.#agentFor(ssl === true);
       const options = { host: hostname, port, path, method, headers, agent };
@@ -208,11 +224,12 @@ export class TwitterOAuthClient {
    */
   authorizationURL(token: string, options: AuthorizationURLOptions = {}): string {
     requireString(token, 'token');
-    const url = new URL(options.authorize ? this.authorizeURL : this.userAuthorizationURL);
-    url.searchParams.set('oauth_token', token);
-    if (options.forceLogin) url.searchParams.set('force_login', 'true');
-    if (options.screenName) url.searchParams.set('screen_name', options.screenName);
-    return url.toString();
+    // String building rather than URL objects: this runs on every sign-in start.
+    const base = options.authorize ? this.authorizeURL : this.userAuthorizationURL;
+    let url = `${base}${base.includes('?') ? '&' : '?'}oauth_token=${encodeURIComponent(token)}`;
+    if (options.forceLogin) url += '&force_login=true';
+    if (options.screenName) url += `&screen_name=${encodeURIComponent(options.screenName)}`;
+    return url;
   }
 
   /**
@@ -418,6 +435,8 @@ export class TwitterOAuthClient {
 /** node-oauth's internals this client overrides or calls; stable across its releases. */
 interface OAuthInternals {
   _getNonce(size: number): string;
+  _encodeData(value: string | null | undefined): string;
+  _normalizeUrl(url: string): string;
   _getTimestamp(): number;
   _createClient(
     port: number | string,
@@ -438,6 +457,10 @@ interface OAuthInternals {
   // Without a callback, node-oauth returns the request unsent (and un-ended).
   post(url: string, token: string, tokenSecret: string, params: Record<string, string>): http.ClientRequest;
   get(url: string, token: string, tokenSecret: string): http.ClientRequest;
+}
+
+function percentEncode(c: string): string {
+  return `%${c.charCodeAt(0).toString(16).toUpperCase()}`;
 }
 
 function httpError(endpoint: TwitterEndpoint, label: string, status: number, body: string): TwitterSignInError {

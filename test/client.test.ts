@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
+import { OAuth } from 'oauth';
 import { TwitterOAuthClient, TwitterSignInError } from '../lib/index.js';
 import { parseOAuthHeader } from './helpers/twitter-nock.js';
 
@@ -140,6 +141,25 @@ describe('TwitterOAuthClient', () => {
       expect(Math.abs(Number(a.oauth_timestamp) - Date.now() / 1000)).to.be.below(5);
     });
 
+    it("signs exactly as node-oauth's own encoder does, reserved characters and all", () => {
+      // node-oauth unmodified, with its nonce and clock fixed, as the reference.
+      const reference = new OAuth('', '', DOCS.consumerKey, DOCS.consumerSecret, '1.0', null as never, 'HMAC-SHA1') as unknown as {
+        _getNonce: () => string;
+        _getTimestamp: () => number;
+        _prepareParameters(t: string, s: string, m: string, u: string, p: Record<string, string>): [string, string][];
+        _buildAuthorizationHeaders(p: [string, string][]): string;
+      };
+      reference._getNonce = () => 'n0nce';
+      reference._getTimestamp = () => 1318467427;
+      const params = { status: "Hello Ladies + Gentlemen, a signed OAuth request! (it's *fun*) ~ é 日本", oauth_callback: 'http://x/?a=b&c=d e' };
+      const url = 'https://api.twitter.com:443/1.1/statuses/update.json?include_entities=true&x=(1)';
+      const expected = reference._buildAuthorizationHeaders(reference._prepareParameters('tok', 'sec!', 'POST', url, { ...params }));
+      const actual = new TwitterOAuthClient(DOCS).authorizationHeader({
+        method: 'POST', url, params, token: 'tok', tokenSecret: 'sec!', nonce: 'n0nce', timestamp: 1318467427,
+      });
+      expect(actual).to.equal(expected);
+    });
+
     it('puts only oauth_* parameters in the header, but signs the others too', () => {
       const client = new TwitterOAuthClient(DOCS);
       const base = { method: 'POST', url: 'https://api.twitter.com/x', nonce: 'n', timestamp: 1 };
@@ -154,7 +174,7 @@ describe('TwitterOAuthClient', () => {
     it('builds the authenticate URL with force_login and screen_name, and the authorize URL on request', () => {
       const client = new TwitterOAuthClient(DOCS);
       expect(client.authorizationURL('t&1', { forceLogin: true, screenName: 'a b' })).to.equal(
-        'https://api.twitter.com/oauth/authenticate?oauth_token=t%261&force_login=true&screen_name=a+b',
+        'https://api.twitter.com/oauth/authenticate?oauth_token=t%261&force_login=true&screen_name=a%20b',
       );
       expect(client.authorizationURL('t', { authorize: true })).to.equal('https://api.twitter.com/oauth/authorize?oauth_token=t');
     });

@@ -10,14 +10,19 @@ export class ExpiringMap<K, V> {
   readonly #entries = new Map<K, { value: V; expiresAt: number }>();
   readonly #ttl: number;
   readonly #maxEntries: number;
+  readonly #now: () => number;
 
   /**
    * @param ttl Milliseconds an entry lives; `Infinity` for entries that only the size cap evicts.
    * @param maxEntries When full, setting a new key evicts the oldest entry.
+   * @param now The clock, in milliseconds. Default: `Date.now`. Tests pass one they move by
+   *   hand, so expiry does not depend on how fast a loaded machine runs them. It must not go
+   *   backwards, or insertion order would stop being expiry order.
    */
-  constructor(ttl: number, maxEntries: number) {
+  constructor(ttl: number, maxEntries: number, now: () => number = Date.now) {
     this.#ttl = ttl;
     this.#maxEntries = maxEntries;
+    this.#now = now;
   }
 
   get size(): number {
@@ -42,7 +47,7 @@ export class ExpiringMap<K, V> {
       const oldest = this.#entries.keys().next();
       if (!oldest.done) this.#entries.delete(oldest.value);
     }
-    this.#entries.set(key, { value, expiresAt: Date.now() + this.#ttl });
+    this.#entries.set(key, { value, expiresAt: this.#now() + this.#ttl });
   }
 
   delete(key: K): void {
@@ -50,7 +55,7 @@ export class ExpiringMap<K, V> {
   }
 
   #sweep(): void {
-    const now = Date.now();
+    const now = this.#now();
     for (const [key, entry] of this.#entries) {
       if (entry.expiresAt > now) return;
       this.#entries.delete(key);

@@ -88,11 +88,15 @@ export class RequestVerifier {
    * skew check for at most 2 × the skew after the original arrived, so that is how long a
    * nonce is kept. One map is "per consumer key" here because there is one consumer.
    */
-  readonly #nonces = new ExpiringMap<string, true>(2 * MAX_CLOCK_SKEW_SECONDS * 1000, MAX_REMEMBERED_NONCES);
+  readonly #nonces: ExpiringMap<string, true>;
+  readonly #now: () => number;
 
-  constructor(consumerKey: string, consumerSecret: string) {
+  /** @param now The clock `oauth_timestamp` is checked against, in milliseconds. Default: `Date.now`. */
+  constructor(consumerKey: string, consumerSecret: string, now: () => number = Date.now) {
     this.#consumerKey = consumerKey;
     this.#consumerSecret = consumerSecret;
+    this.#now = now;
+    this.#nonces = new ExpiringMap(2 * MAX_CLOCK_SKEW_SECONDS * 1000, MAX_REMEMBERED_NONCES, now);
   }
 
   /**
@@ -116,7 +120,7 @@ export class RequestVerifier {
     const timestamp = oauth.get('oauth_timestamp');
     const nonce = oauth.get('oauth_nonce');
     if (!signature || !timestamp || !nonce) return BAD_AUTHENTICATION_DATA;
-    if (!/^\d{1,15}$/.test(timestamp) || Math.abs(Date.now() / 1000 - Number(timestamp)) > MAX_CLOCK_SKEW_SECONDS) {
+    if (!/^\d{1,15}$/.test(timestamp) || Math.abs(this.#now() / 1000 - Number(timestamp)) > MAX_CLOCK_SKEW_SECONDS) {
       return TIMESTAMP_OUT_OF_BOUNDS;
     }
 

@@ -169,8 +169,21 @@ interface Context {
  * Starts a fake Twitter on 127.0.0.1. Throws TypeError, naming the option, when an option is
  * missing or malformed.
  */
-export async function startFakeTwitter(options: FakeTwitterOptions): Promise<FakeTwitter> {
-  const provider = new FakeTwitterProvider(options);
+export function startFakeTwitter(options: FakeTwitterOptions): Promise<FakeTwitter> {
+  return startFakeTwitterWithClock(options, Date.now);
+}
+
+/**
+ * {@link startFakeTwitter} on a clock of the caller's: `now` (milliseconds, never going
+ * backwards) decides when request tokens, sessions and nonces expire and which
+ * `oauth_timestamp`s are in bounds. The fake's own tests move it by hand, so expiry is
+ * checked exactly instead of by sleeping past a short TTL, which a loaded machine turns into
+ * a race. Timers (the `delay` fault) still run on real time.
+ *
+ * @internal Not exported from `passport-twitter-signin/testing`; not part of the API.
+ */
+export async function startFakeTwitterWithClock(options: FakeTwitterOptions, now: () => number): Promise<FakeTwitter> {
+  const provider = new FakeTwitterProvider(options, now);
   const url = await provider.listen();
   return {
     url,
@@ -197,9 +210,9 @@ class FakeTwitterProvider {
   readonly #routes: Map<string, (ctx: Context) => void | Promise<void>>;
 
   readonly #requestTokens: ExpiringMap<string, RequestToken>;
-  readonly #accessTokens = new ExpiringMap<string, AccessToken>(Infinity, MAX_ACCESS_TOKENS);
+  readonly #accessTokens: ExpiringMap<string, AccessToken>;
   /** Session cookie value → user id: who is signed in to the fake in each browser. */
-  readonly #sessions = new ExpiringMap<string, string>(SESSION_TTL, MAX_SESSIONS);
+  readonly #sessions: ExpiringMap<string, string>;
   /** User id → the access the user has approved for the app (write includes read). */
   readonly #approvals = new Map<string, AccessType>();
 
@@ -214,7 +227,7 @@ class FakeTwitterProvider {
   };
   #closed: Promise<void> | undefined;
 
-  constructor(options: FakeTwitterOptions) {
+  constructor(options: FakeTwitterOptions, now: () => number) {
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object.');
     for (const field of ['consumerKey', 'consumerSecret'] as const) {
       if (typeof options[field] !== 'string' || options[field] === '') {
@@ -235,8 +248,10 @@ class FakeTwitterProvider {
     this.#users = new UserDirectory(options.users);
     this.#autoApprove =
       options.autoApprove === undefined ? undefined : this.#users.ensure(options.autoApprove, 'options.autoApprove');
-    this.#verifier = new RequestVerifier(options.consumerKey, options.consumerSecret);
-    this.#requestTokens = new ExpiringMap(ttl, MAX_REQUEST_TOKENS);
+    this.#verifier = new RequestVerifier(options.consumerKey, options.consumerSecret, now);
+    this.#requestTokens = new ExpiringMap(ttl, MAX_REQUEST_TOKENS, now);
+    this.#accessTokens = new ExpiringMap(Infinity, MAX_ACCESS_TOKENS, now);
+    this.#sessions = new ExpiringMap(SESSION_TTL, MAX_SESSIONS, now);
 
     this.#routes = new Map<string, (ctx: Context) => void | Promise<void>>([
       [ENDPOINTS.request_token.route, (ctx) => this.#requestToken(ctx)],

@@ -5,13 +5,13 @@ import {
   CALLBACK,
   CONSUMER_KEY,
   CONSUMER_SECRET,
+  ManualClock,
   Signer,
   exchange,
   formResponse,
   getRequestToken,
   redirectQuery,
   signedFetch,
-  sleep,
   startFake,
   twitterError,
 } from './helpers.js';
@@ -131,14 +131,21 @@ describe('access_token', () => {
   });
 
   describe('with a short requestTokenTTL', () => {
+    const TTL = 100;
+    // The fake's clock moves only when the test moves it: no race with how long requests take.
+    let clock: ManualClock;
     beforeEach(async () => {
-      fake = await startFake({ autoApprove: ALICE, requestTokenTTL: 100 });
+      clock = new ManualClock();
+      fake = await startFake({ autoApprove: ALICE, requestTokenTTL: TTL }, clock);
     });
 
     it('refuses an expired request token with 401 code 89, even with its verifier', async () => {
-      const approved = await approvedToken();
-      await sleep(150);
-      await expectInvalidToken(await exchange(fake, approved, approved.verifier));
+      const early = await approvedToken();
+      const late = await approvedToken();
+      clock.advance(TTL - 1);
+      expect((await exchange(fake, early, early.verifier)).status).to.equal(200);
+      clock.advance(1);
+      await expectInvalidToken(await exchange(fake, late, late.verifier));
       expect(fake.stats().pendingRequestTokens).to.equal(0);
     });
   });

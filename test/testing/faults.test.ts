@@ -86,16 +86,19 @@ describe('injected faults', () => {
   describe("{ type: 'hang' }", () => {
     it('never answers', async () => {
       fake.injectFault('access_token', { type: 'hang' });
-      const started = Date.now();
       let error: unknown;
       try {
         await fetch(fake.accessTokenURL, { method: 'POST', signal: AbortSignal.timeout(300) });
       } catch (caught) {
         error = caught;
       }
+      // Only the timeout's own abort is a TimeoutError: no answer (nor a reset) came in 300 ms.
+      // (Not also checked with Date.now: a timer set late in a busy event-loop turn counts from
+      // the turn's start, so by Date.now it may fire early by as long as the turn ran.)
       expect((error as Error).name).to.equal('TimeoutError');
-      expect(Date.now() - started).to.be.at.least(290);
       expect(fake.stats().accessToken).to.equal(1);
+      // The fault hangs that request only; the fake keeps answering others.
+      expect((await requestToken()).status).to.equal(200);
     });
   });
 

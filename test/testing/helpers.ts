@@ -5,6 +5,7 @@
  */
 import { OAuth } from 'oauth';
 import { startFakeTwitter, type FakeTwitter, type FakeTwitterOptions } from '../../lib/testing/index.js';
+import { startFakeTwitterWithClock } from '../../lib/testing/server.js';
 
 export const CONSUMER_KEY = 'test-consumer-key';
 export const CONSUMER_SECRET = 'test-consumer-secret';
@@ -12,9 +13,30 @@ export const CALLBACK = 'http://127.0.0.1:3000/auth/twitter/callback';
 
 export type Pair = [string, string];
 
-/** Starts a fake with the test consumer; the caller closes it. */
-export function startFake(options: Partial<FakeTwitterOptions> = {}): Promise<FakeTwitter> {
-  return startFakeTwitter({ consumerKey: CONSUMER_KEY, consumerSecret: CONSUMER_SECRET, ...options });
+/**
+ * A clock that stands still until a test moves it, for checking expiry exactly: however slowly
+ * a loaded machine runs the requests in between, no time passes for the fake. It starts at the
+ * current time (on a whole second, so `oauth_timestamp` offsets from it are exact), which keeps
+ * requests signed on the real clock in bounds.
+ */
+export class ManualClock {
+  #ms = Math.floor(Date.now() / 1000) * 1000;
+
+  /** For the code under test: the clock's time in milliseconds. */
+  readonly now = (): number => this.#ms;
+
+  advance(ms: number): void {
+    this.#ms += ms;
+  }
+}
+
+/**
+ * Starts a fake with the test consumer; the caller closes it. With `clock`, the fake's token
+ * lifetimes and timestamp checks run on it instead of the real clock.
+ */
+export function startFake(options: Partial<FakeTwitterOptions> = {}, clock?: ManualClock): Promise<FakeTwitter> {
+  const full = { consumerKey: CONSUMER_KEY, consumerSecret: CONSUMER_SECRET, ...options };
+  return clock === undefined ? startFakeTwitter(full) : startFakeTwitterWithClock(full, clock.now);
 }
 
 /**

@@ -1,12 +1,16 @@
 import { request as httpRequest } from 'node:http';
 import { expect } from 'chai';
 import type { FakeTwitter } from '../../lib/testing/index.js';
-import { CALLBACK, Signer, signedFetch, startFake, twitterError } from './helpers.js';
+import { CALLBACK, ManualClock, Signer, signedFetch, startFake, twitterError } from './helpers.js';
 
 describe('signed requests', () => {
   let fake: FakeTwitter;
+  // The fake checks oauth_timestamp against this clock, which stands still: a timestamp 301 s
+  // ahead stays more than 300 s ahead however long the request takes to arrive.
+  let clock: ManualClock;
   beforeEach(async () => {
-    fake = await startFake();
+    clock = new ManualClock();
+    fake = await startFake({}, clock);
   });
   afterEach(() => fake.close());
 
@@ -57,7 +61,7 @@ describe('signed requests', () => {
 
   it('refuses a timestamp more than 300 s in the past with 401 code 135', async () => {
     const signer = new Signer(fake);
-    signer.timestamp = Math.floor(Date.now() / 1000) - 301;
+    signer.timestamp = clock.now() / 1000 - 301;
     const res = await requestToken(signer);
     expect(res.status).to.equal(401);
     expect(await res.json()).to.deep.equal({ errors: [{ code: 135, message: 'Timestamp out of bounds.' }] });
@@ -65,14 +69,22 @@ describe('signed requests', () => {
 
   it('refuses a timestamp more than 300 s in the future with 401 code 135', async () => {
     const signer = new Signer(fake);
-    signer.timestamp = Math.floor(Date.now() / 1000) + 301;
+    signer.timestamp = clock.now() / 1000 + 301;
     await expectError(await requestToken(signer), 401, 135);
   });
 
   it('accepts a timestamp 250 s off', async () => {
     const signer = new Signer(fake);
-    signer.timestamp = Math.floor(Date.now() / 1000) - 250;
+    signer.timestamp = clock.now() / 1000 - 250;
     expect((await requestToken(signer)).status).to.equal(200);
+  });
+
+  it('accepts a timestamp exactly 300 s off, either way', async () => {
+    for (const offset of [-300, 300]) {
+      const signer = new Signer(fake);
+      signer.timestamp = clock.now() / 1000 + offset;
+      expect((await requestToken(signer)).status).to.equal(200);
+    }
   });
 
   it('refuses a reused nonce with 401 code 32', async () => {

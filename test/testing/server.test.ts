@@ -220,8 +220,9 @@ describe('startFakeTwitter', () => {
         expect(await requestTokenVia(fake, agent)).to.equal(200);
         const started = Date.now();
         await fake.close();
-        // Well under the server's 5 s keep-alive timeout: the idle socket was closed, not waited for.
-        expect(Date.now() - started).to.be.below(1000);
+        // Under the server's 5 s keep-alive timeout: the idle socket was closed, not waited for.
+        // (Closing takes milliseconds; the bound leaves seconds for a loaded machine.)
+        expect(Date.now() - started).to.be.below(4000);
       } finally {
         agent.destroy();
       }

@@ -8,8 +8,8 @@ import {
   exchange,
   formResponse,
   getRequestToken,
+  ManualClock,
   redirectQuery,
-  sleep,
   startFake,
 } from './helpers.js';
 
@@ -289,14 +289,21 @@ describe('sign-in flow', () => {
   });
 
   describe('with a short requestTokenTTL', () => {
+    const TTL = 100;
+    // The fake's clock moves only when the test moves it: no race with how long requests take.
+    let clock: ManualClock;
     beforeEach(async () => {
-      fake = await startFake({ requestTokenTTL: 100 });
+      clock = new ManualClock();
+      fake = await startFake({ requestTokenTTL: TTL }, clock);
     });
 
     it('answers an expired request token with a 400 HTML page', async () => {
       const { token } = await getRequestToken(fake);
-      await sleep(150);
-      const res = await new Browser().get(`${fake.userAuthorizationURL}?oauth_token=${token}`);
+      const page = `${fake.userAuthorizationURL}?oauth_token=${token}`;
+      clock.advance(TTL - 1);
+      expect((await new Browser().get(page)).status).to.equal(200);
+      clock.advance(1);
+      const res = await new Browser().get(page);
       expect(res.status).to.equal(400);
       expect(await res.text()).to.include('expired because it is too old');
     });

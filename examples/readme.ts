@@ -10,8 +10,9 @@ passport.use(
       consumerSecret: process.env.TWITTER_CONSUMER_SECRET!,
       callbackURL: 'http://localhost:3000/auth/twitter/callback', // registered in the developer portal
     },
-    async (token, tokenSecret, profile) => {
-      // Find or create your user; keep token and tokenSecret to call the API on their behalf.
+    async (_token, _tokenSecret, profile) => {
+      // Find or create your user. Keep token and tokenSecret (encrypted, never in the session)
+      // only if you call the API on the user's behalf.
       return { id: profile.id, username: profile.username };
     },
   ),

@@ -1,11 +1,12 @@
 /**
  * The one place that speaks HTTP to Twitter.
  *
- * Wraps node-oauth's signer and request builder, and overrides the defaults that make it
- * fragile in a server: it sends `Connection: close` and uses no agent (a new TCP and TLS
- * handshake per call), has no timeout (a stalled provider hangs the sign-in forever), follows
- * 301/302 by re-signing and re-sending to any `Location` with no hop limit, draws nonces from
- * `Math.random`, and reports HTTP failures as plain objects instead of errors.
+ * node-oauth signs every request (RFC 5849's base string and HMAC-SHA1) and formats its
+ * Authorization header. Its transport is not used, because out of the box it is fragile in a
+ * server: it sends `Connection: close` and uses no agent (a new TCP and TLS handshake per call),
+ * has no timeout (a stalled provider hangs the sign-in forever), follows 301/302 by re-signing
+ * and re-sending to any `Location` with no hop limit, and reports HTTP failures as plain objects
+ * instead of errors. Its `Math.random` nonces are replaced too.
  *
  * @see https://www.rfc-editor.org/rfc/rfc5849 (The OAuth 1.0 Protocol)
  */
@@ -99,6 +100,16 @@ export interface SignedResponse {
 // servers and proxies, so a request rarely lands on a socket the other end is closing.
 const IDLE_SOCKET_TIMEOUT = 4_000;
 
+const USER_AGENT = 'passport-twitter-signin';
+
+interface Target {
+  ssl: boolean;
+  hostname: string;
+  port: number;
+  path: string;
+  host: string;
+}
+
 /** A kept-alive socket the provider had closed: the request never reached it, so it is resent once. */
 class StaleSocketError extends Error {}
 
@@ -148,7 +159,6 @@ export class TwitterOAuthClient {
     this.#agent = options.agent;
 
     // Version '1.0' is sent as given: '1.0A' is not a valid oauth_version (RFC 5849 §3.1).
-    // Custom headers replace node-oauth's, which include `Connection: close`.
     const oauth = new OAuth(
       this.requestTokenURL,
       this.accessTokenURL,
@@ -158,7 +168,7 @@ export class TwitterOAuthClient {
       null as unknown as string,
       'HMAC-SHA1',
       undefined,
-      { Accept: '*/*', 'User-Agent': 'passport-twitter-signin' },
+      { Accept: '*/*', 'User-Agent': USER_AGENT },
     );
     const internals = oauth as unknown as OAuthInternals;
     // RFC 5849 §3.3: the nonce must be unique per timestamp; Math.random is predictable.
@@ -178,11 +188,6 @@ export class TwitterOAuthClient {
         if (normalized.size < 64) normalized.set(url, base);
       }
       return base;
-    };
-    internals._createClient = (port, hostname, method, path, headers, ssl) => {
-      const agent = this.#agentFor(ssl === true);
-      const options = { host: hostname, port, path, method, headers, agent };
-      return ssl ? https.request(options) : http.request(options);
     };
     this.#oauth = oauth;
   }
@@ -308,6 +313,71 @@ export class TwitterOAuthClient {
 
   #httpAgent: http.Agent | undefined;
   #httpsAgent: https.Agent | undefined;
+  // The few endpoint URLs this client calls, parsed once.
+  readonly #targets = new Map<string, Target>();
+
+  /**
+   * Builds one signed request, unsent. node-oauth signs it (RFC 5849 §3.4: base string over the
+   * query, the form body and the oauth_* parameters, HMAC-SHA1) and formats the Authorization
+   * header; the transport is this client's own: its keep-alive agent, no `Connection: close`,
+   * and none of node-oauth's per-call URL re-parsing.
+   */
+  #request(request: SignedRequest): http.ClientRequest {
+    const oauth = this.#oauth as unknown as OAuthInternals;
+    const params = request.params ?? {};
+    const ordered = oauth._prepareParameters(
+      request.token ?? '',
+      request.tokenSecret ?? '',
+      request.method,
+      request.url,
+      params,
+    );
+    // oauth_* parameters travel in the header (§3.5.1); the others form the body, encoded as
+    // they were signed.
+    let body = '';
+    for (const name in params) {
+      if (name.startsWith('oauth_')) continue;
+      body += `${body ? '&' : ''}${oauth._encodeData(name)}=${oauth._encodeData(params[name])}`;
+    }
+    const target = this.#target(request.url);
+    const headers: http.OutgoingHttpHeaders = {
+      Host: target.host,
+      Accept: '*/*',
+      'User-Agent': USER_AGENT,
+      Authorization: oauth._buildAuthorizationHeaders(ordered),
+    };
+    if (request.method === 'POST') {
+      headers['Content-Type'] = 'application/x-www-form-urlencoded';
+      headers['Content-Length'] = Buffer.byteLength(body);
+    }
+    const options = {
+      hostname: target.hostname,
+      port: target.port,
+      path: target.path,
+      method: request.method,
+      headers,
+      agent: this.#agentFor(target.ssl),
+    };
+    const req = target.ssl ? https.request(options) : http.request(options);
+    if (body) req.write(body);
+    return req;
+  }
+
+  #target(url: string): Target {
+    let target = this.#targets.get(url);
+    if (!target) {
+      const u = new URL(url);
+      target = {
+        ssl: u.protocol === 'https:',
+        hostname: u.hostname.replace(/^\[|\]$/g, ''),
+        port: u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80,
+        path: `${u.pathname}${u.search}`,
+        host: u.host,
+      };
+      if (this.#targets.size < 64) this.#targets.set(url, target);
+    }
+    return target;
+  }
 
   #agentFor(ssl: boolean): http.Agent {
     if (this.#agent) return this.#agent;
@@ -358,13 +428,7 @@ export class TwitterOAuthClient {
       }, timeout);
 
       try {
-        // node-oauth's non-callback form returns the request unsent, so the timeout, the
-        // response handling and the redirect policy stay here.
-        const oauth = this.#oauth as unknown as OAuthInternals;
-        req =
-          request.method === 'POST'
-            ? oauth.post(request.url, request.token ?? '', request.tokenSecret ?? '', { ...request.params })
-            : oauth.get(request.url, request.token ?? '', request.tokenSecret ?? '');
+        req = this.#request(request);
       } catch (cause) {
         finish(
           new TwitterSignInError('ERR_TWITTER_NETWORK', `Could not send ${label} to Twitter.`, {
@@ -438,14 +502,6 @@ interface OAuthInternals {
   _encodeData(value: string | null | undefined): string;
   _normalizeUrl(url: string): string;
   _getTimestamp(): number;
-  _createClient(
-    port: number | string,
-    hostname: string,
-    method: string,
-    path: string,
-    headers: http.OutgoingHttpHeaders,
-    ssl?: boolean,
-  ): http.ClientRequest;
   _prepareParameters(
     token: string,
     tokenSecret: string,
@@ -454,9 +510,6 @@ interface OAuthInternals {
     params: Record<string, string>,
   ): [string, string][];
   _buildAuthorizationHeaders(ordered: [string, string][]): string;
-  // Without a callback, node-oauth returns the request unsent (and un-ended).
-  post(url: string, token: string, tokenSecret: string, params: Record<string, string>): http.ClientRequest;
-  get(url: string, token: string, tokenSecret: string): http.ClientRequest;
 }
 
 function percentEncode(c: string): string {

@@ -85,6 +85,11 @@ describe('TwitterOAuthClient', () => {
       expect(() => new TwitterOAuthClient({ ...DOCS, timeout: 0 })).to.throw(TypeError, 'timeout');
     });
 
+    it('takes an explicit authorizeURL', () => {
+      const client = new TwitterOAuthClient({ ...DOCS, authorizeURL: 'https://api.x.com/oauth/authorize' });
+      expect(client.authorizationURL('t', { authorize: true })).to.equal('https://api.x.com/oauth/authorize?oauth_token=t');
+    });
+
     it("defaults to Twitter's endpoints and derives oauth/authorize from oauth/authenticate", () => {
       const client = new TwitterOAuthClient(DOCS);
       expect(client.requestTokenURL).to.equal('https://api.twitter.com/oauth/request_token');
@@ -248,6 +253,23 @@ describe('TwitterOAuthClient', () => {
       expect(p.connections()).to.equal(2);
       const nonces = p.seen.map((s) => parseOAuthHeader(s.headers.authorization).oauth_nonce);
       expect(new Set(nonces).size, 'the resent request is freshly signed').to.equal(nonces.length);
+    });
+
+    it('sends through the agent it is given', async () => {
+      p = await provider((_req, res) => res.end(OK_REQUEST_TOKEN));
+      let created = 0;
+      const agent = new (class extends http.Agent {
+        override createConnection(...args: Parameters<http.Agent['createConnection']>) {
+          created++;
+          return super.createConnection(...args);
+        }
+      })({ keepAlive: false });
+      client = clientFor(p.url, { agent });
+      await client.getRequestToken({ callbackURL: 'oob' });
+      await client.getRequestToken({ callbackURL: 'oob' });
+      expect(created).to.equal(2);
+      expect(p.connections()).to.equal(2);
+      agent.destroy();
     });
 
     it('does not resend a reset on a fresh connection', async () => {

@@ -19,7 +19,7 @@ import { requireBinary } from '../helpers/services.js';
 const CONSUMER_KEY = 'browser-example-key';
 // Distinctive, so finding it anywhere the browser can see is unambiguous.
 const CONSUMER_SECRET = 'browser-example-secret-3b7f0c2e9d6a';
-// From TOOLCHAIN.md: what Debian's Chromium needs to start headless in a container, and no
+// What Debian's Chromium needs to start headless in a container, and no
 // background traffic of its own while the tests run.
 const CHROMIUM_ARGS = [
   '--no-sandbox',

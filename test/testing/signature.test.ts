@@ -28,7 +28,7 @@ interface Vector {
 }
 
 const { vectors } = JSON.parse(
-  readFileSync(new URL('../../../shared/vectors/rfc5849.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../fixtures/rfc5849.json', import.meta.url), 'utf8'),
 ) as { vectors: Vector[] };
 
 function paramsOf(vector: Vector): Param[] {

@@ -2,6 +2,7 @@
  * What the benchmark's processes agree on: the contenders, the Twitter app's keys, and the
  * shapes of the JSON the app and the fake report to the driver.
  */
+import type { FakeTwitterStats } from '../lib/testing/index.js';
 
 /** The three apps compared, as named on the command line and in the report. */
 export const CONTENDERS = ['signin', 'passport-twitter-skip', 'passport-twitter'] as const;
@@ -47,15 +48,11 @@ export interface AppReady {
   contender: Contender;
 }
 
-/** `GET <statsURL>`: the fake's call counters, plus its own CPU so the driver can see core 0's load. */
-export interface FakeStats {
-  requestToken: number;
-  accessToken: number;
-  usersMe: number;
-  verifyCredentials: number;
-  /** TCP connections accepted, from the apps and from the driver's browser alike. */
-  connections: number;
-  pendingRequestTokens: number;
+/**
+ * `GET <statsURL>`: the fake's call counters (its `connections` count the apps' and the driver's
+ * alike), plus its own CPU so the driver can see core 0's load.
+ */
+export interface FakeStats extends FakeTwitterStats {
   /** `process.cpuUsage()` of the fake, microseconds. */
   cpuUser: number;
   cpuSystem: number;

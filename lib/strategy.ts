@@ -9,7 +9,7 @@
  *
  * @see https://developer.twitter.com/en/docs/authentication/guides/log-in-with-twitter
  */
-import type { IncomingMessage } from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
 import type { Request } from 'express';
 import { Strategy as PassportStrategy } from 'passport-strategy';
 import { resolveCallbackURL } from './callback-url.js';
@@ -152,8 +152,6 @@ type Outcome =
 // so a switched import cannot silently drop a profile lookup or an email address.
 const PASSPORT_TWITTER_OPTIONS: Record<string, string> = {
   userProfileURL: "use fetchProfile: 'v1.1' or 'v2' (the URL follows requestTokenURL's origin)",
-  includeEntities: "use fetchProfile: 'v1.1'; entities are not requested",
-  includeStatus: "use fetchProfile: 'v1.1'; the status is not requested",
 };
 
 // Passport runs each request on `Object.create(strategy)`, so the class uses TypeScript-private
@@ -175,9 +173,10 @@ export class TwitterSignInStrategy extends PassportStrategy {
   private readonly _profileLookup: ProfileLookup;
   private readonly _profileOptions: ProfileLookupOptions;
   /**
-   * Tokens being exchanged right now by this process. A session is written back only when the
-   * response ends, so two callbacks racing in one session (a reload while Twitter is slow) would
-   * both find the pending sign-in; this lets only the first one through.
+   * Tokens whose callback this process is handling. A session is written back only when the
+   * response ends, so a second copy of a callback (a reload while Twitter or the app is slow)
+   * would still find the pending sign-in; a token stays here until its response has closed, so
+   * only the first copy is exchanged.
    */
   private readonly _exchanging = new Set<string>();
 
@@ -193,6 +192,13 @@ export class TwitterSignInStrategy extends PassportStrategy {
     for (const [name, instead] of Object.entries(PASSPORT_TWITTER_OPTIONS)) {
       if (legacy[name] !== undefined) throw new TypeError(`${name} (a passport-twitter option) is not supported: ${instead}`);
     }
+    // passport-twitter's includeEntities/includeStatus: false ask for less, which is what this
+    // package does anyway; true asked for more, which it does not fetch.
+    for (const name of ['includeEntities', 'includeStatus']) {
+      if (legacy[name] !== undefined && legacy[name] !== false) {
+        throw new TypeError(`${name}: true (a passport-twitter option) is not supported: the profile lookup does not fetch it`);
+      }
+    }
     // passport-twitter's skipExtendedUserProfile: true is this package's default; false asked for
     // the extra lookup, which is fetchProfile here.
     if (legacy.skipExtendedUserProfile !== undefined && legacy.skipExtendedUserProfile !== true) {
@@ -207,6 +213,12 @@ export class TwitterSignInStrategy extends PassportStrategy {
     }
     if (options.includeEmail === true && options.fetchProfile !== 'v1.1') {
       throw new TypeError("includeEmail needs fetchProfile: 'v1.1' (the email comes from verify_credentials)");
+    }
+    if (options.userFields !== undefined && options.fetchProfile !== 'v2') {
+      throw new TypeError("userFields needs fetchProfile: 'v2' (they are the user.fields of GET /2/users/me)");
+    }
+    if (options.agent !== undefined && !(options.agent instanceof http.Agent)) {
+      throw new TypeError('agent must be an http.Agent or https.Agent');
     }
     if (options.userFields !== undefined) {
       if (!Array.isArray(options.userFields) || options.userFields.some((f) => typeof f !== 'string' || f === '')) {
@@ -336,6 +348,10 @@ export class TwitterSignInStrategy extends PassportStrategy {
     }
     // One-time: forget it before the exchange, so a replayed callback can never exchange twice.
     this._exchanging.add(token);
+    const release = () => this._exchanging.delete(token);
+    const res = (req as Request & { res?: { once?(event: string, listener: () => void): unknown } }).res;
+    const releaseOnClose = typeof res?.once === 'function';
+    if (releaseOnClose) res!.once!('close', release);
     try {
       await this._storeCall(() => this._store.destroy(req, token, this._scope));
       if (pending.expiresAt <= Date.now()) {
@@ -347,7 +363,7 @@ export class TwitterSignInStrategy extends PassportStrategy {
         : profileFromAccessToken(access);
       return await this._runVerify(req, access, profile);
     } finally {
-      this._exchanging.delete(token);
+      if (!releaseOnClose) release();
     }
   }
 
@@ -387,6 +403,9 @@ export class TwitterSignInStrategy extends PassportStrategy {
           (user) => done(null, user ?? false),
           (err: unknown) => done(err ?? new Error('verify rejected')),
         );
+      } else if (this._verify.length < args.length) {
+        // It declares no `done`, so it will never call it: what it returned is the answer.
+        done(null, (result as Express.User | false | null | undefined) ?? false);
       }
     });
   }

@@ -258,7 +258,10 @@ describe('TwitterSignInStrategy', () => {
     const base = { consumerKey: 'k', consumerSecret: 's', callbackURL: '/cb' };
     const invalid: [string, Record<string, unknown>, string][] = [
       ["passport-twitter's userProfileURL", { userProfileURL: 'https://x' }, 'fetchProfile'],
-      ["passport-twitter's includeEntities", { includeEntities: true }, 'includeEntities'],
+      ["passport-twitter's includeEntities: true", { includeEntities: true }, 'includeEntities'],
+      ["passport-twitter's includeStatus: true", { includeStatus: true }, 'includeStatus'],
+      ["userFields without fetchProfile 'v2'", { userFields: ['name'] }, "fetchProfile: 'v2'"],
+      ['an agent that is not an http.Agent', { agent: true }, 'agent'],
       ['skipExtendedUserProfile: false', { skipExtendedUserProfile: false }, "fetchProfile: 'v1.1'"],
       ["includeEmail without fetchProfile 'v1.1'", { includeEmail: true }, "fetchProfile: 'v1.1'"],
       ['userFields that is not an array of strings', { fetchProfile: 'v2', userFields: 'name' }, 'userFields'],
@@ -274,8 +277,10 @@ describe('TwitterSignInStrategy', () => {
       });
     }
 
-    it("accepts passport-twitter's skipExtendedUserProfile: true, which is the default here", () => {
-      expect(() => new TwitterSignInStrategy({ ...base, skipExtendedUserProfile: true } as never, (() => {}) as never)).not.to.throw();
+    it("accepts passport-twitter's options that ask for what this package does anyway", () => {
+      for (const extra of [{ skipExtendedUserProfile: true }, { includeEntities: false }, { includeStatus: false }]) {
+        expect(() => new TwitterSignInStrategy({ ...base, ...extra } as never, (() => {}) as never), JSON.stringify(extra)).not.to.throw();
+      }
     });
   });
 
@@ -557,6 +562,33 @@ describe('TwitterSignInStrategy', () => {
       expect(second.isDone()).to.equal(false);
     });
 
+    it('refuses a second copy of a callback that arrives while the app is still finishing the first', async () => {
+      const { strategy } = makeStrategy();
+      app = await startApp(strategy);
+      const passport = await import('passport');
+      const p = new passport.Passport();
+      p.use(strategy);
+      p.serializeUser((u, done) => done(null, u));
+      // The app takes its time after verify (a slow database, say): the session still holds the
+      // pending sign-in until this response ends.
+      app.app.get('/slow/callback', (req, res, next) =>
+        p.authenticate('twitter', (err: unknown, user: Express.User | false, info: { code?: string }) => {
+          if (err || !user) return res.status(err ? 500 : 401).json({ code: info?.code });
+          setTimeout(() => req.logIn(user, () => res.json({ user })), 300);
+        })(req, res, next),
+      );
+      const browser = new Browser();
+      await start(app, browser, 'slow-app');
+      interceptAccessToken(USER);
+      const second = interceptAccessToken(USER);
+      const first = browser.get(`${app.url}/slow/callback?oauth_token=slow-app&oauth_verifier=v`);
+      await new Promise((r) => setTimeout(r, 150));
+      const copy = await browser.get(`${app.url}/slow/callback?oauth_token=slow-app&oauth_verifier=v`);
+      expect((await first).status).to.equal(200);
+      expect(copy.status).to.equal(401);
+      expect(second.scope.isDone()).to.equal(false);
+    });
+
     for (const outcome of ['success', 'failure'] as const) {
       it(`hands a throw from the app's own callback on ${outcome} to Express once, without a hang or a second call`, async () => {
         const { strategy } = makeStrategy();
@@ -642,6 +674,12 @@ describe('TwitterSignInStrategy', () => {
       const { strategy } = makeStrategy({}, (async (_t: string, _s: string, profile: TwitterProfile) => ({ id: `async-${profile.id}` })) as never);
       const res = await signIn(strategy);
       expect(await res.json()).to.deep.equal({ user: { id: `async-${USER.id}` } });
+    });
+
+    it('accepts a synchronous verify that returns the user and declares no done', async () => {
+      const { strategy } = makeStrategy({}, ((_t: string, _s: string, profile: TwitterProfile) => ({ id: `sync-${profile.id}` })) as never);
+      const res = await signIn(strategy);
+      expect(await res.json()).to.deep.equal({ user: { id: `sync-${USER.id}` } });
     });
 
     it('fails when an async verify resolves to false', async () => {

@@ -108,9 +108,16 @@ interface Target {
   port: number;
   path: string;
   host: string;
+  /** The URL as sent, serialised. */
+  href: string;
+  /** The base string URI: scheme, host (port only when not the default) and path. */
+  base: string;
 }
 
-/** A kept-alive socket the provider had closed: the request never reached it, so it is resent once. */
+/**
+ * A kept-alive socket the provider had closed. Almost always the request never reached it (the
+ * server had dropped the idle connection), so it is resent once.
+ */
 class StaleSocketError extends Error {}
 
 interface SignedRequest {
@@ -178,17 +185,10 @@ export class TwitterOAuthClient {
     // it runs for every parameter, twice, on every signed call.
     internals._encodeData = (value) =>
       value == null || value === '' ? '' : encodeURIComponent(value).replace(/[!'()*]/g, percentEncode);
-    // The endpoints are fixed, so their normalised form (RFC 5849 §3.4.1.2) is computed once.
-    const normalizeUrl = internals._normalizeUrl.bind(internals);
-    const normalized = new Map<string, string>();
-    internals._normalizeUrl = (url) => {
-      let base = normalized.get(url);
-      if (base === undefined) {
-        base = normalizeUrl(url);
-        if (normalized.size < 64) normalized.set(url, base);
-      }
-      return base;
-    };
+    // The base string URI (RFC 5849 §3.4.1.2) from the same WHATWG parse the request is sent
+    // with, so what is signed is what is sent (IPv6 brackets, default ports, dot segments and
+    // path escaping agree). The endpoints are fixed, so it is computed once per URL.
+    internals._normalizeUrl = (url) => this.#target(url).base;
     this.#oauth = oauth;
   }
 
@@ -325,11 +325,12 @@ export class TwitterOAuthClient {
   #request(request: SignedRequest): http.ClientRequest {
     const oauth = this.#oauth as unknown as OAuthInternals;
     const params = request.params ?? {};
+    const target = this.#target(request.url);
     const ordered = oauth._prepareParameters(
       request.token ?? '',
       request.tokenSecret ?? '',
       request.method,
-      request.url,
+      target.href,
       params,
     );
     // oauth_* parameters travel in the header (§3.5.1); the others form the body, encoded as
@@ -339,7 +340,6 @@ export class TwitterOAuthClient {
       if (name.startsWith('oauth_')) continue;
       body += `${body ? '&' : ''}${oauth._encodeData(name)}=${oauth._encodeData(params[name])}`;
     }
-    const target = this.#target(request.url);
     const headers: http.OutgoingHttpHeaders = {
       Host: target.host,
       Accept: '*/*',
@@ -373,6 +373,8 @@ export class TwitterOAuthClient {
         port: u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80,
         path: `${u.pathname}${u.search}`,
         host: u.host,
+        href: u.href,
+        base: `${u.protocol}//${u.host}${u.pathname}`,
       };
       if (this.#targets.size < 64) this.#targets.set(url, target);
     }
@@ -597,6 +599,12 @@ function absoluteURL(value: string, name: string): string {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new TypeError(`${name} must be an http(s) URL, got "${value}"`);
+  }
+  // node-oauth signs a query as a flat map: a repeated name, or an oauth_* one that the
+  // signature adds itself, would be signed differently from how it is sent.
+  const names = [...url.searchParams.keys()];
+  if (new Set(names).size !== names.length || names.some((n) => n.startsWith('oauth_'))) {
+    throw new TypeError(`${name} must not repeat a query parameter or carry oauth_* parameters, got "${value}"`);
   }
   return value;
 }

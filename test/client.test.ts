@@ -4,6 +4,13 @@ import { expect } from 'chai';
 import { OAuth } from 'oauth';
 import { TwitterOAuthClient, TwitterSignInError } from '../lib/index.js';
 import { parseOAuthHeader } from './helpers/twitter-nock.js';
+import {
+  baseStringURI,
+  parseAuthorizationHeader,
+  parseFormEncoded,
+  signatureBaseString,
+  verifyHmacSha1,
+} from '../lib/testing/signature.js';
 
 // Twitter's "Log in with Twitter" page publishes this test consumer secret and the signatures of
 // its example requests, so anyone can check a signer against it.
@@ -221,6 +228,37 @@ describe('TwitterOAuthClient', () => {
       const header = parseOAuthHeader(p.seen[0]!.headers.authorization);
       expect(header.oauth_token).to.equal('rt');
       expect(header.oauth_verifier).to.equal('v');
+    });
+
+    it('signs what it sends, checked by an independent RFC 5849 verifier, for unusual endpoint URLs', async () => {
+      const verdicts: boolean[] = [];
+      p = await provider((req, res, seen) => {
+        const [path, query = ''] = seen.url.split('?');
+        const header = parseAuthorizationHeader(seen.headers.authorization!)!.filter(([n]) => n !== 'realm');
+        const signature = header.find(([n]) => n === 'oauth_signature')![1];
+        const params = [...header.filter(([n]) => n !== 'oauth_signature'), ...parseFormEncoded(query), ...parseFormEncoded(seen.body)];
+        const base = signatureBaseString(seen.method, baseStringURI('http', seen.headers.host!, path!), params);
+        verdicts.push(verifyHmacSha1(base, 'consumer-secret-value', '', signature));
+        res.end(OK_REQUEST_TOKEN);
+        void req;
+      });
+      const port = new URL(p.url).port;
+      for (const url of [
+        `${p.url}/oauth/request_token?x=(1)&y=a+b&flag`,
+        `${p.url}/x/../oauth/request_token`,
+        `${p.url}/oauth/it's|^here`,
+        `http://LOCALHOST:${port}/oauth/request_token`,
+      ]) {
+        client = clientFor(p.url, { requestTokenURL: url });
+        await client.getRequestToken({ callbackURL: 'oob', accessType: 'read' });
+        client.destroy();
+      }
+      expect(verdicts).to.deep.equal([true, true, true, true]);
+    });
+
+    it('refuses an endpoint URL whose query repeats a name or carries oauth_* parameters', () => {
+      expect(() => clientFor('http://127.0.0.1:1', { requestTokenURL: 'http://127.0.0.1:1/rt?a=1&a=2' })).to.throw(TypeError, 'requestTokenURL');
+      expect(() => clientFor('http://127.0.0.1:1', { accessTokenURL: 'http://127.0.0.1:1/at?oauth_token=x' })).to.throw(TypeError, 'accessTokenURL');
     });
 
     it('reuses one keep-alive connection for consecutive calls, and never sends Connection: close', async () => {

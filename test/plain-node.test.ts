@@ -25,13 +25,14 @@ describe('on a plain node:http server', () => {
       (_t, _s, profile, done) => done(null, { id: profile.id }),
     );
     passport.use(strategy);
-    const authenticate = passport.authenticate('twitter', { session: false });
     server = http.createServer((req, res) => {
       (req as http.IncomingMessage & { session?: object }).session ??= {};
-      authenticate(req, res, (err?: unknown) => {
-        res.statusCode = 500;
-        res.end(String((err as Error | undefined)?.message));
-      });
+      // The failure's code, where there is one, is answered in a header.
+      passport.authenticate('twitter', { session: false }, (err: unknown, _user: unknown, info: { code?: string }) => {
+        if (info?.code) res.setHeader('x-failure', info.code);
+        res.statusCode = err ? 500 : 401;
+        res.end();
+      })(req, res, () => res.end());
     });
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -52,11 +53,13 @@ describe('on a plain node:http server', () => {
     expect(decodeURIComponent(callback!)).to.equal(`${url}/cb`);
     const denied = await fetch(`${url}/cb?denied=plain`, { redirect: 'manual' });
     expect(denied.status).to.equal(401);
+    expect(denied.headers.get('x-failure')).to.equal('DENIED');
   });
 
   it('refuses a repeated oauth_token parsed from the raw URL', async () => {
     const url = await serve();
     const res = await fetch(`${url}/cb?oauth_token=a&oauth_token=b&oauth_verifier=v`, { redirect: 'manual' });
     expect(res.status).to.equal(401);
+    expect(res.headers.get('x-failure')).to.equal('MALFORMED_CALLBACK');
   });
 });

@@ -46,8 +46,10 @@ export interface CookieRequestTokenStoreOptions {
    */
   secret: string | readonly string[];
   /**
-   * The cookie's name. Default `'twitter_signin'`. One cookie serves several strategies (two
-   * Twitter apps): each sees only the entries of its own scope (`sessionKey`). On HTTPS-only sites a
+   * The cookie's name. Default `'twitter_signin'`. One store (or stores with the same secret)
+   * can serve several strategies (two Twitter apps) with one cookie: each sees only the entries
+   * of its own scope (`sessionKey`). Stores with different secrets need different names, or
+   * each clears the other's cookie as unreadable. On HTTPS-only sites a
    * `__Host-` prefix (`'__Host-twitter_signin'`) also stops sibling subdomains from planting one.
    */
   name?: string;
@@ -160,6 +162,11 @@ export class CookieRequestTokenStore implements RequestTokenStore {
 
   hasPending(req: IncomingMessage, scope: string): boolean {
     return own(this.#read(req).entries, scope).length > 0;
+  }
+
+  /** Throws before a sign-in starts when the cookie cannot be written (no `req.res`). */
+  check(req: IncomingMessage): void {
+    responseOf(req);
   }
 
   /** This browser's pending sign-ins, and whether it sent a cookie of ours at all. */

@@ -574,6 +574,8 @@ describe('CookieRequestTokenStore', () => {
       expect(error).to.be.instanceOf(TwitterSignInError);
       expect((error as TwitterSignInError).code).to.equal('ERR_STORE');
       expect((error as Error).message).to.include('req.res');
+      // Said before Twitter is called: the request token interceptor is still waiting.
+      expect(nock.pendingMocks(), 'Twitter was not called').to.have.length.greaterThan(0);
     });
   });
 

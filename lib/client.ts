@@ -183,8 +183,14 @@ export class TwitterOAuthClient {
     internals._getNonce = () => randomUUID().replace(/-/g, '');
     // The same RFC 3986 encoding as node-oauth's five chained regular expressions, in one pass:
     // it runs for every parameter, twice, on every signed call.
+    // Most values (keys, nonces, timestamps, tokens) are unreserved characters already and are
+    // returned as they are.
     internals._encodeData = (value) =>
-      value == null || value === '' ? '' : encodeURIComponent(value).replace(/[!'()*]/g, percentEncode);
+      value == null || value === ''
+        ? ''
+        : UNRESERVED.test(value)
+          ? value
+          : encodeURIComponent(value).replace(/[!'()*]/g, percentEncode);
     // The base string URI (RFC 5849 §3.4.1.2) from the same WHATWG parse the request is sent
     // with, so what is signed is what is sent (IPv6 brackets, default ports, dot segments and
     // path escaping agree). The endpoints are fixed, so it is computed once per URL.
@@ -513,6 +519,9 @@ interface OAuthInternals {
   ): [string, string][];
   _buildAuthorizationHeaders(ordered: [string, string][]): string;
 }
+
+// RFC 3986 §2.3: the characters percent-encoding leaves alone.
+const UNRESERVED = /^[A-Za-z0-9._~-]*$/;
 
 function percentEncode(c: string): string {
   return `%${c.charCodeAt(0).toString(16).toUpperCase()}`;

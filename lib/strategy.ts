@@ -3,17 +3,19 @@
  *
  * `authenticate()` branches on the query of the request it is given:
  * - `denied`: the user cancelled on Twitter; `fail()`.
- * - no `oauth_verifier`: step 1, a signed request_token call, then a 302 to Twitter;
- * - `oauth_token` + `oauth_verifier`: step 3, the callback; the token must be one this browser
+ * - neither `oauth_token` nor `oauth_verifier`: step 1, a signed request_token call, then a
+ *   302 to Twitter;
+ * - otherwise step 3, the callback: both must be there, the token must be one this browser
  *   started, then it is exchanged for the access token and the app's `verify` runs.
  *
  * @see https://developer.twitter.com/en/docs/authentication/guides/log-in-with-twitter
  */
-import http, { type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Request } from 'express';
 import { Strategy as PassportStrategy } from 'passport-strategy';
 import { resolveCallbackURL } from './callback-url.js';
-import { TwitterOAuthClient, type AccessToken, type TwitterOAuthClientOptions } from './client.js';
+import { validateStrategyOptions, type TwitterAuthenticateOptions, type TwitterSignInStrategyOptions } from './options.js';
+import { TwitterOAuthClient, type AccessToken } from './client.js';
 import { TwitterSignInError, type SignInFailure, type SignInFailureCode } from './errors.js';
 import {
   DEFAULT_USER_FIELDS,
@@ -26,69 +28,7 @@ import {
 import { SessionRequestTokenStore } from './stores/session.js';
 import type { RequestTokenStore } from './stores/store.js';
 
-/** Options of a single sign-in, given to `passport.authenticate('twitter', { … })`. */
-export interface TwitterAuthenticateOptions {
-  /** Overrides the strategy's `callbackURL` for this sign-in. */
-  callbackURL?: string;
-  /** Overrides the strategy's `forceLogin` for this sign-in. */
-  forceLogin?: boolean;
-  /** Overrides the strategy's `screenName` for this sign-in. */
-  screenName?: string;
-  /** Overrides the strategy's `accessType` for this sign-in. */
-  accessType?: 'read' | 'write';
-  /** Overrides the strategy's `authorize` for this sign-in. */
-  authorize?: boolean;
-}
-
-export interface TwitterSignInStrategyOptions
-  extends Pick<TwitterOAuthClientOptions, 'requestTokenURL' | 'accessTokenURL' | 'userAuthorizationURL' | 'authorizeURL' | 'agent'> {
-  /** The app's API key (consumer key). Required. */
-  consumerKey: string;
-  /** The app's API key secret (consumer secret). Required. */
-  consumerSecret: string;
-  /**
-   * Where Twitter sends the user back: absolute, or relative to the request that starts the
-   * sign-in (then resolved with `X-Forwarded-*` only when `proxy` is trusted). Required; it must
-   * be registered in the app's settings on the Twitter developer portal.
-   */
-  callbackURL: string;
-  /** Send users to `/oauth/authorize`, which always asks for approval. Default `false` (`/oauth/authenticate`). */
-  authorize?: boolean;
-  /** Ask the user to sign in again even when signed in to Twitter (`force_login=true`). Default `false`. */
-  forceLogin?: boolean;
-  /** Pre-fill this handle on Twitter's sign-in form (`screen_name`). Default: none. */
-  screenName?: string;
-  /** Ask for less access than the app's setting (`x_auth_access_type`). Default: the app's setting. */
-  accessType?: 'read' | 'write';
-  /**
-   * Look the user up after sign-in: `'v2'` (`GET /2/users/me`) or `'v1.1'`
-   * (`GET /1.1/account/verify_credentials.json`). Default `false`: the profile comes from the
-   * access-token answer (`user_id`, `screen_name`), which every API access level gets, at no cost.
-   */
-  fetchProfile?: ProfileLookup;
-  /** With `fetchProfile: 'v2'`: the `user.fields` to ask for. Default `name,profile_image_url,description,created_at,verified`. */
-  userFields?: string[];
-  /** With `fetchProfile: 'v1.1'`: ask for the email address (`include_email=true`; needs the app's email permission). Default `false`. */
-  includeEmail?: boolean;
-  /** Pass the request as the first argument of `verify`. Default `false`. */
-  passReqToCallback?: boolean;
-  /** Milliseconds allowed for each call to Twitter. Default 10000. */
-  timeout?: number;
-  /**
-   * Believe `X-Forwarded-Proto`/`X-Forwarded-Host` when resolving a relative `callbackURL`.
-   * Default: Express's `trust proxy` setting.
-   */
-  proxy?: boolean;
-  /** Where pending sign-ins wait for the callback. Default: a `SessionRequestTokenStore`. */
-  requestTokenStore?: RequestTokenStore;
-  /**
-   * The scope of this strategy's pending sign-ins in the store: the session property with the
-   * session store, a label inside the cookie with the cookie store. Default
-   * `oauth:twitter:<consumerKey>`, so two Twitter apps, or Twitter beside other OAuth strategies,
-   * never see each other's pending sign-ins.
-   */
-  sessionKey?: string;
-}
+export type { TwitterAuthenticateOptions, TwitterSignInStrategyOptions } from './options.js';
 
 /** What Twitter answered at the access-token step, less the token secret (passport-twitter's `params`). */
 export type AccessTokenParams = Record<string, string>;
@@ -96,8 +36,11 @@ export type AccessTokenParams = Record<string, string>;
 /** Passport's `done`: an error, a user, or `false` with a reason. */
 export type VerifyCallback = (err?: unknown, user?: Express.User | false | null, info?: unknown) => void;
 
-/** The user, or `false`/`null` to refuse the sign-in. */
-type VerifyResult = void | Promise<Express.User | false | null | undefined>;
+/**
+ * What a verify without `done` returns: the user, or `false`/`null` to refuse the sign-in
+ * (directly or as a promise). A verify with `done` returns nothing.
+ */
+type VerifyResult = Express.User | false | null | undefined | void | Promise<Express.User | false | null | undefined>;
 
 // One signature per type (not a union), so an app's arrow function gets its parameters typed.
 export type VerifyFunction = (
@@ -148,12 +91,6 @@ type Outcome =
   | { error: Error }
   | { user: Express.User; info?: unknown };
 
-// Options passport-twitter had that do something else here: refused with the replacement named,
-// so a switched import cannot silently drop a profile lookup or an email address.
-const PASSPORT_TWITTER_OPTIONS: Record<string, string> = {
-  userProfileURL: "use fetchProfile: 'v1.1' or 'v2' (the URL follows requestTokenURL's origin)",
-};
-
 // Passport runs each request on `Object.create(strategy)`, so the class uses TypeScript-private
 // members: ECMAScript `#private` ones would throw on that derived object.
 export class TwitterSignInStrategy extends PassportStrategy {
@@ -188,52 +125,8 @@ export class TwitterSignInStrategy extends PassportStrategy {
     super();
     if (!options || typeof options !== 'object') throw new TypeError('TwitterSignInStrategy requires options');
     if (typeof verify !== 'function') throw new TypeError('TwitterSignInStrategy requires a verify function');
-    const legacy = options as TwitterSignInStrategyOptions & Record<string, unknown>;
-    for (const [name, instead] of Object.entries(PASSPORT_TWITTER_OPTIONS)) {
-      if (legacy[name] !== undefined) throw new TypeError(`${name} (a passport-twitter option) is not supported: ${instead}`);
-    }
-    // passport-twitter's includeEntities/includeStatus: false ask for less, which is what this
-    // package does anyway; true asked for more, which it does not fetch.
-    for (const name of ['includeEntities', 'includeStatus']) {
-      if (legacy[name] !== undefined && legacy[name] !== false) {
-        throw new TypeError(`${name}: true (a passport-twitter option) is not supported: the profile lookup does not fetch it`);
-      }
-    }
-    // passport-twitter's skipExtendedUserProfile: true is this package's default; false asked for
-    // the extra lookup, which is fetchProfile here.
-    if (legacy.skipExtendedUserProfile !== undefined && legacy.skipExtendedUserProfile !== true) {
-      throw new TypeError("skipExtendedUserProfile: false (passport-twitter's profile call) is fetchProfile: 'v1.1' here");
-    }
-    assertString(options.callbackURL, 'callbackURL', ' (absolute, or relative to the request)');
-    if (options.accessType !== undefined && options.accessType !== 'read' && options.accessType !== 'write') {
-      throw new TypeError("accessType must be 'read' or 'write'");
-    }
-    if (options.fetchProfile !== undefined && ![false, 'v2', 'v1.1'].includes(options.fetchProfile)) {
-      throw new TypeError("fetchProfile must be false, 'v2' or 'v1.1'");
-    }
-    if (options.includeEmail === true && options.fetchProfile !== 'v1.1') {
-      throw new TypeError("includeEmail needs fetchProfile: 'v1.1' (the email comes from verify_credentials)");
-    }
-    if (options.userFields !== undefined && options.fetchProfile !== 'v2') {
-      throw new TypeError("userFields needs fetchProfile: 'v2' (they are the user.fields of GET /2/users/me)");
-    }
-    if (options.agent !== undefined && !(options.agent instanceof http.Agent)) {
-      throw new TypeError('agent must be an http.Agent or https.Agent');
-    }
-    if (options.userFields !== undefined) {
-      if (!Array.isArray(options.userFields) || options.userFields.some((f) => typeof f !== 'string' || f === '')) {
-        throw new TypeError('userFields must be an array of non-empty strings');
-      }
-    }
-    for (const name of ['authorize', 'forceLogin', 'includeEmail', 'passReqToCallback', 'proxy'] as const) {
-      if (options[name] !== undefined && typeof options[name] !== 'boolean') throw new TypeError(`${name} must be a boolean`);
-    }
-    if (options.screenName !== undefined) assertString(options.screenName, 'screenName');
-    if (options.sessionKey !== undefined) assertString(options.sessionKey, 'sessionKey');
+    validateStrategyOptions(options);
     const store = options.requestTokenStore;
-    if (store !== undefined && !['set', 'get', 'destroy'].every((m) => typeof (store as unknown as Record<string, unknown>)?.[m] === 'function')) {
-      throw new TypeError('requestTokenStore must have set, get and destroy methods');
-    }
 
     this.client = new TwitterOAuthClient({
       consumerKey: options.consumerKey,
@@ -424,12 +317,6 @@ export class TwitterSignInStrategy extends PassportStrategy {
 function failure(code: SignInFailureCode, message: string): Outcome {
   const info: SignInFailure = { code, message };
   return { fail: info };
-}
-
-function assertString(value: unknown, name: string, hint = ''): asserts value is string {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new TypeError(`${name} is required and must be a non-empty string${hint}`);
-  }
 }
 
 /** The request's query: Express's parsed `req.query`, or parsed from the URL for plain Node. */

@@ -50,6 +50,7 @@ const OUT = path.join(ROOT, 'bench/out');
 const JS = path.join(OUT, 'js/bench');
 const PROFILES = path.join(OUT, 'profiles');
 const RESULTS_MD = path.join(ROOT, 'bench/RESULTS.md');
+const INSTRUCTIONS_MD = path.join(ROOT, 'bench/INSTRUCTIONS.md');
 /** Cores: the app under test alone on one, the fake and this driver on the other. */
 const APP_CORE = 1;
 const HARNESS_CORE = 0;
@@ -67,6 +68,8 @@ interface Options {
   contenders: Contender[];
   profile: Contender[];
   profileSignIns: number;
+  /** Count the app's instructions under callgrind instead of timing rounds. */
+  instructions: boolean;
   /** Profile this contender only, no measured rounds. */
   cpuProfOnly: Contender | undefined;
   pin: boolean;
@@ -87,6 +90,9 @@ const USAGE = `Usage: npm run bench -- [options]
   --no-profile          skip profiling
   --profile-signins N   sign-ins in the profiled window (default: max(signins, 1000))
   --cpu-prof <name>     only profile this contender (no measured rounds); writes bench/out/profile-<name>.md
+  --instructions        count each app's user-space instructions per sign-in under valgrind's
+                        callgrind (steady whatever the machine's speed; slow): writes
+                        bench/INSTRUCTIONS.md
   --no-pin              do not pin processes to cores with taskset
   --no-build            reuse bench/out/js from the last run
   --check               exit 3 when a target is missed
@@ -106,6 +112,7 @@ function parseOptions(argv: string[]): Options {
       'no-profile': { type: 'boolean' },
       'profile-signins': { type: 'string' },
       'cpu-prof': { type: 'string' },
+      instructions: { type: 'boolean' },
       'no-pin': { type: 'boolean' },
       'no-build': { type: 'boolean' },
       check: { type: 'boolean' },
@@ -148,6 +155,7 @@ function parseOptions(argv: string[]): Options {
     profile: cpuProf !== undefined ? [cpuProf] : profile,
     profileSignIns: int(values['profile-signins'], quick ? 300 : Math.max(signIns, 1000), 'profile-signins'),
     cpuProfOnly: cpuProf,
+    instructions: values.instructions === true,
     pin: values['no-pin'] !== true,
     build: values['no-build'] !== true,
     check: values.check === true,
@@ -175,10 +183,20 @@ function log(message: string): void {
  * Starts `node [nodeArgs] <script> [args]`, pinned to `core` with taskset when pinning, and
  * waits for its first stdout line (JSON). Its stdin stays a pipe from us: when we die, it exits.
  */
-async function startChild<T>(label: string, script: string, args: string[], core: number, opts: Options, nodeArgs: string[] = []): Promise<Child<T>> {
-  const command = opts.pin ? 'taskset' : process.execPath;
-  const argv = [...nodeArgs, script, ...args];
-  const child = spawn(command, opts.pin ? ['-c', String(core), process.execPath, ...argv] : argv, {
+async function startChild<T>(
+  label: string,
+  script: string,
+  args: string[],
+  core: number,
+  opts: Options,
+  nodeArgs: string[] = [],
+  wrapper: string[] = [],
+  readyTimeoutMs = READY_TIMEOUT_MS,
+): Promise<Child<T>> {
+  // [taskset -c core] [wrapper…] node [nodeArgs] script [args]
+  const full = [...wrapper, process.execPath, ...nodeArgs, script, ...args];
+  const command = opts.pin ? 'taskset' : full[0]!;
+  const child = spawn(command, opts.pin ? ['-c', String(core), ...full] : full.slice(1), {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -194,7 +212,7 @@ async function startChild<T>(label: string, script: string, args: string[], core
   });
   const lines = createInterface({ input: child.stdout! });
   const ready = await new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${label} did not start within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+    const timer = setTimeout(() => reject(new Error(`${label} did not start within ${readyTimeoutMs} ms`)), readyTimeoutMs);
     child.once('error', (err) => {
       clearTimeout(timer);
       reject(new Error(`${label} could not be started: ${err.message}`));
@@ -692,6 +710,92 @@ async function profileContender(h: Harness, contender: Contender): Promise<Profi
 }
 
 // ---------------------------------------------------------------------------------------------
+// Instruction counts: valgrind's callgrind counts the user-space instructions the app executes,
+// a figure that does not drift with the machine's speed (kernel time, such as a TCP handshake,
+// is not counted, which favours contenders that make more connections).
+
+interface InstructionCount {
+  contender: Contender;
+  round: number;
+  signIns: number;
+  instructions: number;
+  perSignIn: number;
+}
+
+async function countInstructions(h: Harness, contender: Contender): Promise<Omit<InstructionCount, 'round'>> {
+  const { opts, agents } = h;
+  fs.mkdirSync(OUT, { recursive: true });
+  const outFile = path.join(OUT, `callgrind-${contender}.out`);
+  fs.rmSync(outFile, { force: true });
+  const app = await startChild<AppReady>(
+    `app ${contender} (callgrind)`,
+    path.join(JS, 'app.js'),
+    [contender, '0', h.fake.ready.url],
+    APP_CORE,
+    opts,
+    [],
+    // V8 writes machine code at run time: valgrind must watch all non-file memory for it.
+    ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${outFile}`, '-q'],
+    180_000,
+  );
+  try {
+    const pid = String(app.process.pid);
+    const control = (...args: string[]) => {
+      const r = spawnSync('callgrind_control', [...args, pid], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`callgrind_control ${args.join(' ')} failed: ${r.stderr || r.stdout}`);
+    };
+    if (opts.warmup > 0) await runLoad(app.ready.url, h.fake.ready.url, agents, opts.warmup, opts.concurrency, contender, 'callgrind warm-up');
+    control('-z');
+    control('-i', 'on');
+    const load = await runLoad(app.ready.url, h.fake.ready.url, agents, opts.signIns, opts.concurrency, contender, 'callgrind');
+    control('-i', 'off');
+    control('-d');
+    const signIns = opts.signIns - load.failed;
+    const dumps = fs.readdirSync(OUT).filter((n) => n.startsWith(`callgrind-${contender}.out`));
+    let instructions = 0;
+    for (const name of dumps) {
+      const text = fs.readFileSync(path.join(OUT, name), 'utf8');
+      const total = /^totals:\s+(\d+)/m.exec(text);
+      if (total) instructions += Number(total[1]);
+    }
+    if (instructions === 0) throw new Error(`callgrind wrote no instruction total for ${contender}`);
+    for (const name of dumps) fs.rmSync(path.join(OUT, name), { force: true });
+    return { contender, signIns, instructions, perSignIn: instructions / signIns };
+  } finally {
+    await stopChild(app);
+  }
+}
+
+function renderInstructions(m: Machine, opts: Options, counts: InstructionCount[], argv: string[]): string {
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  };
+  const per = new Map(opts.contenders.map((c) => [c, median(counts.filter((x) => x.contender === c).map((x) => x.perSignIn))]));
+  const base = per.get(BASELINE);
+  const lines = [
+    '# Instructions per sign-in: passport-twitter-signin vs passport-twitter',
+    '',
+    `Generated by \`npm run bench -- ${argv.join(' ')}\` (bench/run.ts) on ${m.date}, Node ${m.node}, ${m.cpuModel}, code ${m.commit}.`,
+    '',
+    `Each app ran under valgrind's callgrind with counting off through ${opts.warmup} warm-up sign-ins, then counted the user-space`,
+    `instructions of ${opts.signIns} complete sign-ins (start, Twitter's authenticate, callback; ${opts.concurrency} in flight), ${opts.rounds} time(s) per contender in`,
+    'alternating order. Instruction counts do not drift with the machine\'s speed the way CPU seconds do; they leave out kernel',
+    'time (system calls, TCP handshakes), which favours the contenders that open a connection per call to Twitter.',
+    '',
+    '| contender | instructions per sign-in (median) | ratio to passport-twitter (skip) |',
+    '| --- | ---: | ---: |',
+    ...opts.contenders.map((c) => `| \`${c}\` | ${f(per.get(c)! / 1e6, 3)} M | ${base ? `${f(per.get(c)! / base, 2)}x` : '–'} |`),
+    '',
+    '| round | contender | sign-ins | instructions | per sign-in |',
+    '| ---: | --- | ---: | ---: | ---: |',
+    ...counts.map((c) => `| ${c.round} | \`${c.contender}\` | ${c.signIns} | ${c.instructions} | ${f(c.perSignIn / 1e6, 3)} M |`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
 // Report
 
 interface Machine {
@@ -1032,6 +1136,24 @@ async function main(): Promise<void> {
       fs.writeFileSync(file, md);
       process.stdout.write(md);
       log(`wrote ${path.relative(ROOT, file)} and ${path.relative(ROOT, run.summary.file)}`);
+      return;
+    }
+
+    if (opts.instructions) {
+      const counts: InstructionCount[] = [];
+      for (let round = 1; round <= opts.rounds; round++) {
+        const order = opts.contenders.map((_, i) => opts.contenders[(i + round - 1) % opts.contenders.length]!);
+        for (const contender of order) {
+          const count = await withContext(`instructions of ${contender}`, () => countInstructions(h, contender));
+          counts.push({ ...count, round });
+          log(`instructions round ${round}/${opts.rounds} ${contender.padEnd(21)} ${f(count.perSignIn / 1e6, 3)} M instructions/sign-in`);
+        }
+      }
+      await stopChild(fake);
+      const md = renderInstructions(machine, opts, counts, argv);
+      fs.writeFileSync(INSTRUCTIONS_MD, md);
+      process.stdout.write(md);
+      log(`wrote ${path.relative(ROOT, INSTRUCTIONS_MD)}`);
       return;
     }
 

@@ -23,9 +23,7 @@ const client = new TwitterOAuthClient(
     ? {
         consumerKey: 'pin-example-key',
         consumerSecret: 'pin-example-secret',
-        requestTokenURL: fake.requestTokenURL,
-        accessTokenURL: fake.accessTokenURL,
-        userAuthorizationURL: fake.userAuthorizationURL,
+        ...fake.endpoints,
       }
     : { consumerKey: consumerKey!, consumerSecret: consumerSecret! },
 );

@@ -146,9 +146,7 @@ if (process.env.TWITTER_CONSUMER_KEY && process.env.TWITTER_CONSUMER_SECRET) {
   const fake = await startFakeTwitter({ ...keys, callbackURLs: [callbackURL] });
   twitter = {
     ...keys,
-    requestTokenURL: fake.requestTokenURL,
-    accessTokenURL: fake.accessTokenURL,
-    userAuthorizationURL: fake.userAuthorizationURL,
+    ...fake.endpoints,
   };
   stopFake = () => fake.close();
   console.log(`Signing in against a fake Twitter at ${fake.url}: any username and password will do.`);

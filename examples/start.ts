@@ -33,9 +33,7 @@ if (consumerKey && consumerSecret) {
   twitter = {
     consumerKey: 'example-consumer-key',
     consumerSecret: 'example-consumer-secret',
-    requestTokenURL: fake.requestTokenURL,
-    accessTokenURL: fake.accessTokenURL,
-    userAuthorizationURL: fake.userAuthorizationURL,
+    ...fake.endpoints,
   };
   stopFake = () => fake.close();
   banner = `Signing in against a fake Twitter at ${fake.url}: any username and password will do.`;

@@ -34,9 +34,7 @@ describe('with Express 4', () => {
         consumerKey: 'k4',
         consumerSecret: 's4',
         callbackURL: '/auth/twitter/callback',
-        requestTokenURL: fake.requestTokenURL,
-        accessTokenURL: fake.accessTokenURL,
-        userAuthorizationURL: fake.userAuthorizationURL,
+        ...fake.endpoints,
       },
       (_t, _s, profile, done) => done(null, { id: profile.id, username: profile.username }),
     );

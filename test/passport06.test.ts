@@ -26,9 +26,7 @@ describe('with passport 0.6', () => {
         consumerKey: 'k6',
         consumerSecret: 's6',
         callbackURL: '/auth/twitter/callback',
-        requestTokenURL: fake.requestTokenURL,
-        accessTokenURL: fake.accessTokenURL,
-        userAuthorizationURL: fake.userAuthorizationURL,
+        ...fake.endpoints,
       },
       (_t, _s, profile, done) => done(null, { id: profile.id, username: profile.username }),
     );

@@ -7,6 +7,7 @@ export type {
   FakeEndpoint,
   FakeFault,
   FakeTwitter,
+  FakeTwitterEndpoints,
   FakeTwitterOptions,
   FakeTwitterStats,
   FakeTwitterUser,

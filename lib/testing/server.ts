@@ -103,6 +103,14 @@ export interface FakeTwitterStats {
   pendingRequestTokens: number;
 }
 
+/** The fake's endpoint URLs, named as the strategy's and the client's options name them. */
+export interface FakeTwitterEndpoints {
+  requestTokenURL: string;
+  accessTokenURL: string;
+  userAuthorizationURL: string;
+  authorizeURL: string;
+}
+
 export interface FakeTwitter {
   /** `http://127.0.0.1:PORT`. */
   url: string;
@@ -114,6 +122,11 @@ export interface FakeTwitter {
   userAuthorizationURL: string;
   /** Like `userAuthorizationURL`, but always asks the user to approve. */
   authorizeURL: string;
+  /**
+   * The four endpoint URLs above as one object, to spread into the strategy's or the client's
+   * options: `new TwitterSignInStrategy({ consumerKey, consumerSecret, callbackURL, ...fake.endpoints }, verify)`.
+   */
+  endpoints: FakeTwitterEndpoints;
   consumerKey: string;
   /** Stops the server, closing every connection (idle keep-alive and hanging ones too). */
   close(): Promise<void>;
@@ -185,12 +198,16 @@ export function startFakeTwitter(options: FakeTwitterOptions): Promise<FakeTwitt
 export async function startFakeTwitterWithClock(options: FakeTwitterOptions, now: () => number): Promise<FakeTwitter> {
   const provider = new FakeTwitterProvider(options, now);
   const url = await provider.listen();
-  return {
-    url,
+  const endpoints: FakeTwitterEndpoints = {
     requestTokenURL: `${url}/oauth/request_token`,
     accessTokenURL: `${url}/oauth/access_token`,
     userAuthorizationURL: `${url}/oauth/authenticate`,
     authorizeURL: `${url}/oauth/authorize`,
+  };
+  return {
+    url,
+    ...endpoints,
+    endpoints,
     consumerKey: options.consumerKey,
     close: () => provider.close(),
     injectFault: (endpoint, fault, opts) => provider.injectFault(endpoint, fault, opts),

@@ -64,9 +64,7 @@ describe('example app in a browser', function () {
         twitter: {
           consumerKey: CONSUMER_KEY,
           consumerSecret: CONSUMER_SECRET,
-          requestTokenURL: fake.requestTokenURL,
-          accessTokenURL: fake.accessTokenURL,
-          userAuthorizationURL: fake.userAuthorizationURL,
+          ...fake.endpoints,
         },
         callbackURL,
         sessionSecret: 'browser-test-session-secret',

@@ -55,9 +55,7 @@ async function startInstance(name: string, redisURL: string, fake: FakeTwitter, 
       consumerSecret: CONSUMER_SECRET,
       // Relative: resolved against the instance that starts the sign-in.
       callbackURL: '/auth/twitter/callback',
-      requestTokenURL: fake.requestTokenURL,
-      accessTokenURL: fake.accessTokenURL,
-      userAuthorizationURL: fake.userAuthorizationURL,
+      ...fake.endpoints,
     },
     async (_token, _tokenSecret, profile): Promise<SignedInUser> => ({ id: profile.id, username: profile.username }),
   );

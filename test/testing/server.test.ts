@@ -95,6 +95,12 @@ describe('startFakeTwitter', () => {
           authorizeURL: `http://127.0.0.1:${port}/oauth/authorize`,
           consumerKey: CONSUMER_KEY,
         });
+        expect(fake.endpoints).to.deep.equal({
+          requestTokenURL: fake.requestTokenURL,
+          accessTokenURL: fake.accessTokenURL,
+          userAuthorizationURL: fake.userAuthorizationURL,
+          authorizeURL: fake.authorizeURL,
+        });
         expect(await requestTokenVia(fake, undefined)).to.equal(200);
       } finally {
         await fake.close();

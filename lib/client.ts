@@ -165,6 +165,7 @@ export class TwitterOAuthClient {
     this.#ownsAgent = options.agent === undefined;
     this.#agent = options.agent;
 
+    // Only node-oauth's signer is used (its transport, headers included, is not).
     // Version '1.0' is sent as given: '1.0A' is not a valid oauth_version (RFC 5849 §3.1).
     const oauth = new OAuth(
       this.requestTokenURL,
@@ -174,8 +175,6 @@ export class TwitterOAuthClient {
       '1.0',
       null as unknown as string,
       'HMAC-SHA1',
-      undefined,
-      { Accept: '*/*', 'User-Agent': USER_AGENT },
     );
     const internals = oauth as unknown as OAuthInternals;
     // RFC 5849 §3.3: the nonce must be unique per timestamp; Math.random is predictable.

@@ -2,7 +2,6 @@
  * The strategy's options: their types, defaults (in the JSDoc of each field), and the checks
  * that run once, in the constructor.
  */
-import http from 'node:http';
 import type { TwitterOAuthClientOptions } from './client.js';
 import type { ProfileLookup } from './profile.js';
 import type { RequestTokenStore } from './stores/store.js';
@@ -110,9 +109,6 @@ export function validateStrategyOptions(options: TwitterSignInStrategyOptions): 
   }
   if (options.userFields !== undefined && options.fetchProfile !== 'v2') {
     throw new TypeError("userFields needs fetchProfile: 'v2' (they are the user.fields of GET /2/users/me)");
-  }
-  if (options.agent !== undefined && !(options.agent instanceof http.Agent)) {
-    throw new TypeError('agent must be an http.Agent or https.Agent');
   }
   if (options.userFields !== undefined) {
     if (!Array.isArray(options.userFields) || options.userFields.some((f) => typeof f !== 'string' || f === '')) {

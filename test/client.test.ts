@@ -57,7 +57,14 @@ async function provider(
   };
 }
 
-function clientFor(url: string, extra: Partial<ConstructorParameters<typeof TwitterOAuthClient>[0]> = {}) {
+type ClientExtra = Partial<ConstructorParameters<typeof TwitterOAuthClient>[0]>;
+
+const TRANSPORTS: { name: string; agent(): http.Agent | undefined }[] = [
+  { name: 'own HTTP/1.1 connections', agent: () => undefined },
+  { name: "node's http, app's agent", agent: () => new http.Agent({ keepAlive: true }) },
+];
+
+function clientWith(url: string, extra: ClientExtra = {}) {
   return new TwitterOAuthClient({
     consumerKey: 'ck',
     consumerSecret: 'consumer-secret-value',
@@ -192,7 +199,229 @@ describe('TwitterOAuthClient', () => {
     });
   });
 
-  describe('talking to the provider', () => {
+  // Every case runs on both transports: the client's own HTTP/1.1 connections (the default) and
+  // node's http through an app's keep-alive agent.
+  for (const transport of TRANSPORTS) {
+    describe(`talking to the provider (${transport.name})`, () => {
+      let p: Awaited<ReturnType<typeof provider>> | undefined;
+      let client: TwitterOAuthClient | undefined;
+      let agent: http.Agent | undefined;
+      const clientFor = (url: string, extra: ClientExtra = {}) => {
+        agent ??= transport.agent();
+        return clientWith(url, { ...(agent ? { agent } : {}), ...extra });
+      };
+      afterEach(async () => {
+        client?.destroy();
+        agent?.destroy();
+        agent = undefined;
+        await p?.close();
+        p = undefined;
+        client = undefined;
+      });
+
+      it('obtains a request token with a signed POST carrying oauth_callback and x_auth_access_type', async () => {
+        p = await provider((_req, res) => res.end(OK_REQUEST_TOKEN));
+        client = clientFor(p.url);
+        const token = await client.getRequestToken({ callbackURL: 'oob', accessType: 'read' });
+        expect(token).to.deep.equal({ token: 'rt', tokenSecret: 'rts', callbackConfirmed: true });
+        const seen = p.seen[0]!;
+        expect(seen.method).to.equal('POST');
+        expect(seen.body).to.equal('x_auth_access_type=read');
+        expect(seen.headers['content-type']).to.equal('application/x-www-form-urlencoded');
+        expect(parseOAuthHeader(seen.headers.authorization).oauth_callback).to.equal('oob');
+      });
+
+      it('exchanges token and verifier for an access token with user_id and screen_name', async () => {
+        p = await provider((_req, res) => res.end('oauth_token=at&oauth_token_secret=ats&user_id=12&screen_name=jack&x=1'));
+        client = clientFor(p.url);
+        const access = await client.getAccessToken({ token: 'rt', tokenSecret: 'rts', verifier: 'v' });
+        expect(access).to.deep.equal({
+          token: 'at',
+          tokenSecret: 'ats',
+          userId: '12',
+          screenName: 'jack',
+          params: { oauth_token: 'at', user_id: '12', screen_name: 'jack', x: '1' },
+        });
+        const header = parseOAuthHeader(p.seen[0]!.headers.authorization);
+        expect(header.oauth_token).to.equal('rt');
+        expect(header.oauth_verifier).to.equal('v');
+      });
+
+      it('signs what it sends, checked by an independent RFC 5849 verifier, for unusual endpoint URLs', async () => {
+        const verdicts: boolean[] = [];
+        p = await provider((req, res, seen) => {
+          const [path, query = ''] = seen.url.split('?');
+          const header = parseAuthorizationHeader(seen.headers.authorization!)!.filter(([n]) => n !== 'realm');
+          const signature = header.find(([n]) => n === 'oauth_signature')![1];
+          const params = [...header.filter(([n]) => n !== 'oauth_signature'), ...parseFormEncoded(query), ...parseFormEncoded(seen.body)];
+          const base = signatureBaseString(seen.method, baseStringURI('http', seen.headers.host!, path!), params);
+          verdicts.push(verifyHmacSha1(base, 'consumer-secret-value', '', signature));
+          res.end(OK_REQUEST_TOKEN);
+          void req;
+        });
+        const port = new URL(p.url).port;
+        for (const url of [
+          `${p.url}/oauth/request_token?x=(1)&y=a+b&flag`,
+          `${p.url}/x/../oauth/request_token`,
+          `${p.url}/oauth/it's|^here`,
+          `http://LOCALHOST:${port}/oauth/request_token`,
+        ]) {
+          client = clientFor(p.url, { requestTokenURL: url });
+          await client.getRequestToken({ callbackURL: 'oob', accessType: 'read' });
+          client.destroy();
+        }
+        expect(verdicts).to.deep.equal([true, true, true, true]);
+      });
+
+      it('refuses an endpoint URL whose query repeats a name or carries oauth_* parameters', () => {
+        expect(() => clientFor('http://127.0.0.1:1', { requestTokenURL: 'http://127.0.0.1:1/rt?a=1&a=2' })).to.throw(TypeError, 'requestTokenURL');
+        expect(() => clientFor('http://127.0.0.1:1', { accessTokenURL: 'http://127.0.0.1:1/at?oauth_token=x' })).to.throw(TypeError, 'accessTokenURL');
+      });
+
+      it('reuses one keep-alive connection for consecutive calls, and never sends Connection: close', async () => {
+        p = await provider((_req, res) => res.end(OK_REQUEST_TOKEN));
+        client = clientFor(p.url);
+        for (let i = 0; i < 5; i++) await client.getRequestToken({ callbackURL: 'oob' });
+        expect(p.connections()).to.equal(1);
+        expect(p.seen.every((s) => s.headers.connection !== 'close')).to.equal(true);
+        expect(p.seen[0]!.headers['user-agent']).to.equal('passport-twitter-signin');
+      });
+
+      it('resends once, on a new connection, when a kept-alive socket turns out closed', async () => {
+        let resetDone = false;
+        const sockets = new Set<object>();
+        p = await provider((req, res) => {
+          // The second request arrives on the first request's socket: close it unanswered, as a
+          // server does when its idle timeout races the client's reuse.
+          if (sockets.has(req.socket) && !resetDone) {
+            resetDone = true;
+            req.socket.destroy();
+            return;
+          }
+          sockets.add(req.socket);
+          res.end(OK_REQUEST_TOKEN);
+        });
+        client = clientFor(p.url);
+        await client.getRequestToken({ callbackURL: 'oob' });
+        expect(await client.getRequestToken({ callbackURL: 'oob' })).to.include({ token: 'rt' });
+        expect(resetDone).to.equal(true);
+        expect(p.connections()).to.equal(2);
+        const nonces = p.seen.map((s) => parseOAuthHeader(s.headers.authorization).oauth_nonce);
+        expect(new Set(nonces).size, 'the resent request is freshly signed').to.equal(nonces.length);
+      });
+
+      it('does not resend a reset on a fresh connection', async () => {
+        p = await provider((req) => req.socket.destroy());
+        client = clientFor(p.url);
+        expect((await rejection(client.getRequestToken({ callbackURL: 'oob' }))).code).to.equal('ERR_TWITTER_NETWORK');
+        expect(p.seen).to.have.length(1);
+      });
+
+      it('does not follow a redirect: ERR_TWITTER_REDIRECT, and the Location is never called', async () => {
+        p = await provider((req, res) => {
+          if (req.url === '/elsewhere') return res.end(OK_REQUEST_TOKEN);
+          res.writeHead(302, { location: '/elsewhere' }).end();
+        });
+        client = clientFor(p.url);
+        const err = await rejection(client.getRequestToken({ callbackURL: 'oob' }));
+        expect(err.code).to.equal('ERR_TWITTER_REDIRECT');
+        expect(err.status).to.equal(302);
+        expect(p.seen.map((s) => s.url)).to.deep.equal(['/oauth/request_token']);
+      });
+
+      it('gives up with ERR_TWITTER_TIMEOUT when the provider does not answer in time', async () => {
+        p = await provider(() => {});
+        client = clientFor(p.url, { timeout: 150 });
+        const started = Date.now();
+        const err = await rejection(client.getRequestToken({ callbackURL: 'oob' }));
+        expect(err.code).to.equal('ERR_TWITTER_TIMEOUT');
+        expect(err.endpoint).to.equal('request_token');
+        expect(Date.now() - started).to.be.below(2000);
+      });
+
+      it('times out a provider that answers headers but drips the body too slowly', async () => {
+        p = await provider((_req, res) => {
+          res.writeHead(200);
+          res.write('oauth_token=');
+        });
+        client = clientFor(p.url, { timeout: 150 });
+        expect((await rejection(client.getRequestToken({ callbackURL: 'oob' }))).code).to.equal('ERR_TWITTER_TIMEOUT');
+      });
+
+      it('reports a reset connection as ERR_TWITTER_NETWORK', async () => {
+        p = await provider((req) => req.socket.destroy());
+        client = clientFor(p.url);
+        const err = await rejection(client.getAccessToken({ token: 't', tokenSecret: 'token-secret-value', verifier: 'verifier-value' }));
+        expect(err.code).to.equal('ERR_TWITTER_NETWORK');
+        expect(err.endpoint).to.equal('access_token');
+      });
+
+      it('reports a refused connection as ERR_TWITTER_NETWORK', async () => {
+        p = await provider(() => {});
+        const url = p.url;
+        await p.close();
+        p = undefined;
+        client = clientFor(url);
+        expect((await rejection(client.getRequestToken({ callbackURL: 'oob' }))).code).to.equal('ERR_TWITTER_NETWORK');
+      });
+
+      it('refuses an answer larger than 1 MiB', async () => {
+        p = await provider((_req, res) => res.end('x'.repeat(2 * 1024 * 1024)));
+        client = clientFor(p.url);
+        expect((await rejection(client.getRequestToken({ callbackURL: 'oob' }))).code).to.equal('ERR_TWITTER_RESPONSE');
+      });
+
+      it("surfaces Twitter's own message and code, with the body kept but not enumerable", async () => {
+        const body = '{"errors":[{"code":135,"message":"Timestamp out of bounds."}]}';
+        p = await provider((_req, res) => res.writeHead(401, { 'content-type': 'application/json' }).end(body));
+        client = clientFor(p.url);
+        const err = await rejection(client.getRequestToken({ callbackURL: 'oob' }));
+        expect(err.code).to.equal('ERR_TWITTER_HTTP');
+        expect(err.status).to.equal(401);
+        expect(err.providerCode).to.equal(135);
+        expect(err.providerMessage).to.equal('Timestamp out of bounds.');
+        expect(err.message).to.include('clock');
+        expect(err.body).to.equal(body);
+        expect(Object.keys(err)).not.to.include('body');
+      });
+
+      it('never puts the consumer secret, token secret or verifier in an error, its toString, JSON or cause', async () => {
+        const failures: ((req: http.IncomingMessage, res: http.ServerResponse) => void)[] = [
+          (_req, res) => res.writeHead(401).end('{"errors":[{"code":32,"message":"Could not authenticate you."}]}'),
+          (_req, res) => res.writeHead(500).end('<html>oops</html>'),
+          (_req, res) => res.end('oauth_token_secret=only'),
+          (req) => req.socket.destroy(),
+          (_req, res) => res.writeHead(302, { location: 'http://127.0.0.1:1/' }).end(),
+        ];
+        for (const fail of failures) {
+          p = await provider(fail);
+          client = clientFor(p.url, { timeout: 500 });
+          const err = await rejection(
+            client.getAccessToken({ token: 't', tokenSecret: 'token-secret-value', verifier: 'verifier-value' }),
+          );
+          const text = [err.message, String(err), JSON.stringify(err), String(err.cause ?? ''), err.stack ?? ''].join('\n');
+          for (const secret of ['consumer-secret-value', 'token-secret-value', 'verifier-value']) {
+            expect(text, `${err.code} leaks ${secret}`).not.to.include(secret);
+          }
+          client.destroy();
+          await p.close();
+        }
+        p = undefined;
+      });
+
+      it('signs a GET with the access token and parses JSON (getJSON)', async () => {
+        p = await provider((_req, res) => res.end('{"data":{"id":"1"}}'));
+        client = clientFor(p.url);
+        expect(await client.getJSON(`${p.url}/2/users/me?user.fields=name`, 'at', 'ats')).to.deep.equal({ data: { id: '1' } });
+        const seen = p.seen[0]!;
+        expect(seen.method).to.equal('GET');
+        expect(seen.url).to.equal('/2/users/me?user.fields=name');
+        expect(parseOAuthHeader(seen.headers.authorization).oauth_token).to.equal('at');
+      });
+    });
+  }
+
+  describe('choosing the transport', () => {
     let p: Awaited<ReturnType<typeof provider>> | undefined;
     let client: TwitterOAuthClient | undefined;
     afterEach(async () => {
@@ -200,97 +429,6 @@ describe('TwitterOAuthClient', () => {
       await p?.close();
       p = undefined;
       client = undefined;
-    });
-
-    it('obtains a request token with a signed POST carrying oauth_callback and x_auth_access_type', async () => {
-      p = await provider((_req, res) => res.end(OK_REQUEST_TOKEN));
-      client = clientFor(p.url);
-      const token = await client.getRequestToken({ callbackURL: 'oob', accessType: 'read' });
-      expect(token).to.deep.equal({ token: 'rt', tokenSecret: 'rts', callbackConfirmed: true });
-      const seen = p.seen[0]!;
-      expect(seen.method).to.equal('POST');
-      expect(seen.body).to.equal('x_auth_access_type=read');
-      expect(seen.headers['content-type']).to.equal('application/x-www-form-urlencoded');
-      expect(parseOAuthHeader(seen.headers.authorization).oauth_callback).to.equal('oob');
-    });
-
-    it('exchanges token and verifier for an access token with user_id and screen_name', async () => {
-      p = await provider((_req, res) => res.end('oauth_token=at&oauth_token_secret=ats&user_id=12&screen_name=jack&x=1'));
-      client = clientFor(p.url);
-      const access = await client.getAccessToken({ token: 'rt', tokenSecret: 'rts', verifier: 'v' });
-      expect(access).to.deep.equal({
-        token: 'at',
-        tokenSecret: 'ats',
-        userId: '12',
-        screenName: 'jack',
-        params: { oauth_token: 'at', user_id: '12', screen_name: 'jack', x: '1' },
-      });
-      const header = parseOAuthHeader(p.seen[0]!.headers.authorization);
-      expect(header.oauth_token).to.equal('rt');
-      expect(header.oauth_verifier).to.equal('v');
-    });
-
-    it('signs what it sends, checked by an independent RFC 5849 verifier, for unusual endpoint URLs', async () => {
-      const verdicts: boolean[] = [];
-      p = await provider((req, res, seen) => {
-        const [path, query = ''] = seen.url.split('?');
-        const header = parseAuthorizationHeader(seen.headers.authorization!)!.filter(([n]) => n !== 'realm');
-        const signature = header.find(([n]) => n === 'oauth_signature')![1];
-        const params = [...header.filter(([n]) => n !== 'oauth_signature'), ...parseFormEncoded(query), ...parseFormEncoded(seen.body)];
-        const base = signatureBaseString(seen.method, baseStringURI('http', seen.headers.host!, path!), params);
-        verdicts.push(verifyHmacSha1(base, 'consumer-secret-value', '', signature));
-        res.end(OK_REQUEST_TOKEN);
-        void req;
-      });
-      const port = new URL(p.url).port;
-      for (const url of [
-        `${p.url}/oauth/request_token?x=(1)&y=a+b&flag`,
-        `${p.url}/x/../oauth/request_token`,
-        `${p.url}/oauth/it's|^here`,
-        `http://LOCALHOST:${port}/oauth/request_token`,
-      ]) {
-        client = clientFor(p.url, { requestTokenURL: url });
-        await client.getRequestToken({ callbackURL: 'oob', accessType: 'read' });
-        client.destroy();
-      }
-      expect(verdicts).to.deep.equal([true, true, true, true]);
-    });
-
-    it('refuses an endpoint URL whose query repeats a name or carries oauth_* parameters', () => {
-      expect(() => clientFor('http://127.0.0.1:1', { requestTokenURL: 'http://127.0.0.1:1/rt?a=1&a=2' })).to.throw(TypeError, 'requestTokenURL');
-      expect(() => clientFor('http://127.0.0.1:1', { accessTokenURL: 'http://127.0.0.1:1/at?oauth_token=x' })).to.throw(TypeError, 'accessTokenURL');
-    });
-
-    it('reuses one keep-alive connection for consecutive calls, and never sends Connection: close', async () => {
-      p = await provider((_req, res) => res.end(OK_REQUEST_TOKEN));
-      client = clientFor(p.url);
-      for (let i = 0; i < 5; i++) await client.getRequestToken({ callbackURL: 'oob' });
-      expect(p.connections()).to.equal(1);
-      expect(p.seen.every((s) => s.headers.connection !== 'close')).to.equal(true);
-      expect(p.seen[0]!.headers['user-agent']).to.equal('passport-twitter-signin');
-    });
-
-    it('resends once, on a new connection, when a kept-alive socket turns out closed', async () => {
-      let resetDone = false;
-      const sockets = new Set<object>();
-      p = await provider((req, res) => {
-        // The second request arrives on the first request's socket: close it unanswered, as a
-        // server does when its idle timeout races the client's reuse.
-        if (sockets.has(req.socket) && !resetDone) {
-          resetDone = true;
-          req.socket.destroy();
-          return;
-        }
-        sockets.add(req.socket);
-        res.end(OK_REQUEST_TOKEN);
-      });
-      client = clientFor(p.url);
-      await client.getRequestToken({ callbackURL: 'oob' });
-      expect(await client.getRequestToken({ callbackURL: 'oob' })).to.include({ token: 'rt' });
-      expect(resetDone).to.equal(true);
-      expect(p.connections()).to.equal(2);
-      const nonces = p.seen.map((s) => parseOAuthHeader(s.headers.authorization).oauth_nonce);
-      expect(new Set(nonces).size, 'the resent request is freshly signed').to.equal(nonces.length);
     });
 
     it('sends through the agent it is given', async () => {
@@ -302,7 +440,7 @@ describe('TwitterOAuthClient', () => {
           return super.createConnection(...args);
         }
       })({ keepAlive: false });
-      client = clientFor(p.url, { agent });
+      client = clientWith(p.url, { agent });
       await client.getRequestToken({ callbackURL: 'oob' });
       await client.getRequestToken({ callbackURL: 'oob' });
       expect(created).to.equal(2);
@@ -310,113 +448,28 @@ describe('TwitterOAuthClient', () => {
       agent.destroy();
     });
 
-    it('does not resend a reset on a fresh connection', async () => {
-      p = await provider((req) => req.socket.destroy());
-      client = clientFor(p.url);
-      expect((await rejection(client.getRequestToken({ callbackURL: 'oob' }))).code).to.equal('ERR_TWITTER_NETWORK');
-      expect(p.seen).to.have.length(1);
-    });
 
-    it('does not follow a redirect: ERR_TWITTER_REDIRECT, and the Location is never called', async () => {
+    it("leaves the app's agent open on destroy(), and closes its own connections", async () => {
+      const closed: string[] = [];
       p = await provider((req, res) => {
-        if (req.url === '/elsewhere') return res.end(OK_REQUEST_TOKEN);
-        res.writeHead(302, { location: '/elsewhere' }).end();
+        req.socket.once('close', () => closed.push(String(req.headers['user-agent'])));
+        res.end(OK_REQUEST_TOKEN);
       });
-      client = clientFor(p.url);
-      const err = await rejection(client.getRequestToken({ callbackURL: 'oob' }));
-      expect(err.code).to.equal('ERR_TWITTER_REDIRECT');
-      expect(err.status).to.equal(302);
-      expect(p.seen.map((s) => s.url)).to.deep.equal(['/oauth/request_token']);
+      const agent = new http.Agent({ keepAlive: true });
+      const withAgent = clientWith(p.url, { agent });
+      await withAgent.getRequestToken({ callbackURL: 'oob' });
+      withAgent.destroy();
+      client = clientWith(p.url);
+      await client.getRequestToken({ callbackURL: 'oob' });
+      client.destroy();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(closed, 'only the own connection closed').to.have.length(1);
+      expect(Object.values(agent.freeSockets).flat(), "the app's agent keeps its socket").to.have.length(1);
+      agent.destroy();
     });
 
-    it('gives up with ERR_TWITTER_TIMEOUT when the provider does not answer in time', async () => {
-      p = await provider(() => {});
-      client = clientFor(p.url, { timeout: 150 });
-      const started = Date.now();
-      const err = await rejection(client.getRequestToken({ callbackURL: 'oob' }));
-      expect(err.code).to.equal('ERR_TWITTER_TIMEOUT');
-      expect(err.endpoint).to.equal('request_token');
-      expect(Date.now() - started).to.be.below(2000);
-    });
-
-    it('times out a provider that answers headers but drips the body too slowly', async () => {
-      p = await provider((_req, res) => {
-        res.writeHead(200);
-        res.write('oauth_token=');
-      });
-      client = clientFor(p.url, { timeout: 150 });
-      expect((await rejection(client.getRequestToken({ callbackURL: 'oob' }))).code).to.equal('ERR_TWITTER_TIMEOUT');
-    });
-
-    it('reports a reset connection as ERR_TWITTER_NETWORK', async () => {
-      p = await provider((req) => req.socket.destroy());
-      client = clientFor(p.url);
-      const err = await rejection(client.getAccessToken({ token: 't', tokenSecret: 'token-secret-value', verifier: 'verifier-value' }));
-      expect(err.code).to.equal('ERR_TWITTER_NETWORK');
-      expect(err.endpoint).to.equal('access_token');
-    });
-
-    it('reports a refused connection as ERR_TWITTER_NETWORK', async () => {
-      p = await provider(() => {});
-      const url = p.url;
-      await p.close();
-      p = undefined;
-      client = clientFor(url);
-      expect((await rejection(client.getRequestToken({ callbackURL: 'oob' }))).code).to.equal('ERR_TWITTER_NETWORK');
-    });
-
-    it('refuses an answer larger than 1 MiB', async () => {
-      p = await provider((_req, res) => res.end('x'.repeat(2 * 1024 * 1024)));
-      client = clientFor(p.url);
-      expect((await rejection(client.getRequestToken({ callbackURL: 'oob' }))).code).to.equal('ERR_TWITTER_RESPONSE');
-    });
-
-    it("surfaces Twitter's own message and code, with the body kept but not enumerable", async () => {
-      const body = '{"errors":[{"code":135,"message":"Timestamp out of bounds."}]}';
-      p = await provider((_req, res) => res.writeHead(401, { 'content-type': 'application/json' }).end(body));
-      client = clientFor(p.url);
-      const err = await rejection(client.getRequestToken({ callbackURL: 'oob' }));
-      expect(err.code).to.equal('ERR_TWITTER_HTTP');
-      expect(err.status).to.equal(401);
-      expect(err.providerCode).to.equal(135);
-      expect(err.providerMessage).to.equal('Timestamp out of bounds.');
-      expect(err.message).to.include('clock');
-      expect(err.body).to.equal(body);
-      expect(Object.keys(err)).not.to.include('body');
-    });
-
-    it('never puts the consumer secret, token secret or verifier in an error, its toString, JSON or cause', async () => {
-      const failures: ((req: http.IncomingMessage, res: http.ServerResponse) => void)[] = [
-        (_req, res) => res.writeHead(401).end('{"errors":[{"code":32,"message":"Could not authenticate you."}]}'),
-        (_req, res) => res.writeHead(500).end('<html>oops</html>'),
-        (_req, res) => res.end('oauth_token_secret=only'),
-        (req) => req.socket.destroy(),
-        (_req, res) => res.writeHead(302, { location: 'http://127.0.0.1:1/' }).end(),
-      ];
-      for (const fail of failures) {
-        p = await provider(fail);
-        client = clientFor(p.url, { timeout: 500 });
-        const err = await rejection(
-          client.getAccessToken({ token: 't', tokenSecret: 'token-secret-value', verifier: 'verifier-value' }),
-        );
-        const text = [err.message, String(err), JSON.stringify(err), String(err.cause ?? ''), err.stack ?? ''].join('\n');
-        for (const secret of ['consumer-secret-value', 'token-secret-value', 'verifier-value']) {
-          expect(text, `${err.code} leaks ${secret}`).not.to.include(secret);
-        }
-        client.destroy();
-        await p.close();
-      }
-      p = undefined;
-    });
-
-    it('signs a GET with the access token and parses JSON (getJSON)', async () => {
-      p = await provider((_req, res) => res.end('{"data":{"id":"1"}}'));
-      client = clientFor(p.url);
-      expect(await client.getJSON(`${p.url}/2/users/me?user.fields=name`, 'at', 'ats')).to.deep.equal({ data: { id: '1' } });
-      const seen = p.seen[0]!;
-      expect(seen.method).to.equal('GET');
-      expect(seen.url).to.equal('/2/users/me?user.fields=name');
-      expect(parseOAuthHeader(seen.headers.authorization).oauth_token).to.equal('at');
+    it('refuses an agent that is not an http.Agent', () => {
+      expect(() => clientWith('http://127.0.0.1:1', { agent: {} as http.Agent })).to.throw(TypeError, 'agent');
     });
   });
 });

@@ -1,0 +1,123 @@
+/**
+ * The transport through Node's `http`/`https` modules: with an `http.Agent` the app gives (a
+ * proxy agent, a private certificate authority, connection limits), or with this transport's
+ * own keep-alive agents while an HTTP mocking library (nock, msw) has replaced `http.request`,
+ * so that the app's tests see the calls. Slower per call than {@link Http1Transport}, and the
+ * same contract.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { types } from 'node:util';
+import {
+  IDLE_SOCKET_TIMEOUT,
+  MAX_RESPONSE_BYTES,
+  sanitizeCause,
+  TransportError,
+  type PreparedRequest,
+  type Transport,
+  type TransportResponse,
+} from './transport.js';
+
+// node's own request functions, as they were when this module loaded.
+const NODE_HTTP_REQUEST = http.request;
+const NODE_HTTPS_REQUEST = https.request;
+
+/**
+ * Whether something replaced node's `http.request` or `https.request`: nock and msw wrap them in
+ * a Proxy, stubs swap them. Calls must then go through them, or the mocks would never see them.
+ */
+export function nodeRequestReplaced(ssl: boolean): boolean {
+  const request = ssl ? https.request : http.request;
+  return request !== (ssl ? NODE_HTTPS_REQUEST : NODE_HTTP_REQUEST) || types.isProxy(request);
+}
+
+export class NodeHttpTransport implements Transport {
+  /** The app's agent, for both schemes; left open by destroy(). */
+  readonly #agent: http.Agent | undefined;
+  #httpAgent: http.Agent | undefined;
+  #httpsAgent: https.Agent | undefined;
+
+  /** Without `agent`, keep-alive agents owned by this transport. */
+  constructor(agent?: http.Agent) {
+    this.#agent = agent;
+  }
+
+  #agentFor(ssl: boolean): http.Agent {
+    if (this.#agent) return this.#agent;
+    if (ssl) return (this.#httpsAgent ??= new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT }));
+    return (this.#httpAgent ??= new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT }));
+  }
+
+  send(request: PreparedRequest, timeout: number): Promise<TransportResponse> {
+    return new Promise<TransportResponse>((resolve, reject) => {
+      let settled = false;
+      let responded = false;
+      let req: http.ClientRequest | undefined;
+      const finish = (err: TransportError | null, res?: TransportResponse) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) {
+          req?.destroy();
+          reject(err);
+        } else resolve(res!);
+      };
+      const timer = setTimeout(() => finish(new TransportError('timeout', 'no complete answer in time')), timeout);
+
+      const { target } = request;
+      const headers: http.OutgoingHttpHeaders = { Host: target.host, ...request.headers };
+      if (request.method === 'POST') headers['Content-Length'] = Buffer.byteLength(request.body);
+      const options: http.RequestOptions = {
+        hostname: target.hostname,
+        port: target.port,
+        path: target.path,
+        method: request.method,
+        headers,
+        agent: this.#agentFor(target.ssl),
+      };
+      try {
+        req = target.ssl ? https.request(options) : http.request(options);
+      } catch (cause) {
+        finish(new TransportError('network', 'the request could not be sent', sanitizeCause(cause)));
+        return;
+      }
+
+      req.on('error', (cause: NodeJS.ErrnoException) => {
+        if (req!.reusedSocket && cause.code === 'ECONNRESET' && !responded) {
+          finish(new TransportError('stale', 'the kept-alive connection had been closed'));
+          return;
+        }
+        finish(new TransportError('network', cause.code ?? cause.message, sanitizeCause(cause)));
+      });
+      req.on('response', (res) => {
+        responded = true;
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_RESPONSE_BYTES) {
+            finish(new TransportError('too-large', 'the answer is too large'));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('error', (cause) => {
+          finish(new TransportError('network', 'the connection broke during the answer', sanitizeCause(cause)));
+        });
+        res.on('aborted', () => {
+          finish(new TransportError('network', 'the connection broke during the answer'));
+        });
+        res.on('end', () => {
+          finish(null, { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+        });
+      });
+      req.end(request.body || undefined);
+    });
+  }
+
+  /** Closes this transport's own agents' connections; an agent the app gave is the app's to close. */
+  destroy(): void {
+    this.#httpAgent?.destroy();
+    this.#httpsAgent?.destroy();
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * How the client's signed requests reach Twitter: the contract both transports keep.
+ *
+ * A transport sends one request and answers with the status and the body, whatever the status;
+ * the client decides what a status means. Everything else ends in a {@link TransportError} whose
+ * `kind` the client turns into a typed, labelled `TwitterSignInError`.
+ */
+
+/** Where a request goes, parsed once per endpoint URL. */
+export interface Target {
+  ssl: boolean;
+  /** Host name or IP address, without IPv6 brackets. */
+  hostname: string;
+  port: number;
+  /** Path and query, as sent on the request line. */
+  path: string;
+  /** The Host header: host name, and the port when it is not the default. */
+  host: string;
+  /** The URL as sent, serialised. */
+  href: string;
+  /** The base string URI (RFC 5849 §3.4.1.2): scheme, host (port only when not the default) and path. */
+  base: string;
+}
+
+/** One request, signed and encoded, ready to send. */
+export interface PreparedRequest {
+  method: 'GET' | 'POST';
+  target: Target;
+  /** Header fields besides Host, Content-Length and Connection framing; values are ASCII. */
+  headers: Readonly<Record<string, string>>;
+  /** The form body; empty for a GET. ASCII (it is percent-encoded). */
+  body: string;
+}
+
+export interface TransportResponse {
+  status: number;
+  body: string;
+}
+
+export type TransportErrorKind =
+  /** No complete answer within the time allowed. */
+  | 'timeout'
+  /** Connecting failed, or the connection broke or closed before the answer was complete. */
+  | 'network'
+  /** The answer is not well-formed HTTP/1.1. */
+  | 'malformed'
+  /** The answer's body is larger than {@link MAX_RESPONSE_BYTES}. */
+  | 'too-large'
+  /**
+   * A kept-alive connection the other end had already closed: the request almost certainly
+   * never reached it, and may be sent again on a new connection.
+   */
+  | 'stale';
+
+export class TransportError extends Error {
+  readonly kind: TransportErrorKind;
+
+  /** `cause`, when given, must already be free of request data (see {@link sanitizeCause}). */
+  constructor(kind: TransportErrorKind, message: string, cause?: Error) {
+    super(message, cause ? { cause } : undefined);
+    this.name = 'TransportError';
+    this.kind = kind;
+  }
+}
+
+export interface Transport {
+  /** Sends `request`, settling once, within `timeout` milliseconds from now. */
+  send(request: PreparedRequest, timeout: number): Promise<TransportResponse>;
+  /** Closes the connections this transport keeps open. */
+  destroy(): void;
+}
+
+// Twitter's answers to these calls are a few hundred bytes; anything far larger is not Twitter.
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+// Idle keep-alive connections are closed after this long, below the 5 s idle timeout common on
+// servers and proxies, so a request rarely lands on a connection the other end is closing.
+export const IDLE_SOCKET_TIMEOUT = 4_000;
+
+/**
+ * Errors from `net`, `tls` and `http` can carry the request (headers with the Authorization
+ * signature) or the socket. Keep the message and the code only.
+ */
+export function sanitizeCause(cause: unknown): Error {
+  if (cause instanceof Error) {
+    const clean = new Error(cause.message);
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code) (clean as NodeJS.ErrnoException).code = code;
+    return clean;
+  }
+  return new Error(String(cause));
+}

@@ -33,6 +33,7 @@ export const TWITTER_AUTHORIZE_URL = 'https://api.twitter.com/oauth/authorize';
 
 /** Default time allowed for each call to Twitter, in milliseconds. */
 export const DEFAULT_TIMEOUT = 10_000;
+const MAX_TIMEOUT = 2 ** 31 - 1;
 
 export interface TwitterOAuthClientOptions {
   /** The app's API key (consumer key). Required. */
@@ -149,8 +150,9 @@ export class TwitterOAuthClient {
       'authorizeURL',
     );
     const timeout = options.timeout ?? DEFAULT_TIMEOUT;
-    if (!Number.isFinite(timeout) || timeout <= 0) {
-      throw new TypeError('timeout must be a positive number of milliseconds');
+    // Node's timers take at most 2^31 - 1 ms (about 24.8 days); more would fire at once.
+    if (!Number.isFinite(timeout) || timeout <= 0 || timeout > MAX_TIMEOUT) {
+      throw new TypeError(`timeout must be a positive number of milliseconds, at most ${MAX_TIMEOUT}`);
     }
     this.timeout = timeout;
     if (options.agent !== undefined && !(options.agent instanceof http.Agent)) {
@@ -390,7 +392,7 @@ export class TwitterOAuthClient {
       } catch (err) {
         if (!(err instanceof TransportError && err.kind === 'stale')) throw err;
         const prepared = this.#prepare(request);
-        res = await this.#transport(prepared.target).send(prepared, Math.max(1, deadline - Date.now()));
+        res = await this.#transport(prepared.target).send(prepared, Math.max(1, deadline - Date.now()), { fresh: true });
       }
     } catch (err) {
       throw transportFailure(err, request.endpoint, label, this.timeout);

@@ -94,9 +94,12 @@ describe('TwitterOAuthClient', () => {
       expect(() => new TwitterOAuthClient({ consumerKey: 'k' } as never)).to.throw(TypeError, 'consumerSecret');
     });
 
-    it('refuses a relative endpoint URL and a non-positive timeout', () => {
+    it("refuses a relative endpoint URL, and a timeout that is not positive or beyond node's timers", () => {
       expect(() => new TwitterOAuthClient({ ...DOCS, requestTokenURL: '/oauth/request_token' })).to.throw(TypeError, 'requestTokenURL');
       expect(() => new TwitterOAuthClient({ ...DOCS, timeout: 0 })).to.throw(TypeError, 'timeout');
+      // setTimeout fires at once beyond 2^31 - 1 ms: every call would time out immediately.
+      expect(() => new TwitterOAuthClient({ ...DOCS, timeout: 2 ** 31 })).to.throw(TypeError, 'at most 2147483647');
+      expect(new TwitterOAuthClient({ ...DOCS, timeout: 2 ** 31 - 1 }).timeout).to.equal(2 ** 31 - 1);
     });
 
     it('takes an explicit authorizeURL', () => {

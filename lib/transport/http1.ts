@@ -36,11 +36,15 @@ const MAX_IDLE_PER_ORIGIN = 256;
 const CRLF = Buffer.from('\r\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\r\n]*)?$/;
-const CHUNK_SIZE_LINE = /^([0-9A-Fa-f]{1,8})[ \t]*(?:;[^\r\n]*)?$/;
+// chunk-size is 1*HEXDIG: leading zeros are allowed, values over 8 hex digits are not.
+const CHUNK_SIZE_LINE = /^0*([0-9A-Fa-f]{1,8})[ \t]*(?:;[^\r\n]*)?$/;
 // RFC 9110 §5.6.2 token characters for a field name.
 const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// Anything in a request's head that would let a value end its line early.
+// Anything that would let a value end its line early (RFC 9110 §5.5: CR, LF and NUL are
+// invalid in a field value; a bare LF would otherwise hide the next field inside this one).
 const LINE_BREAK = /[\r\n\0]/;
+// Optional whitespace is spaces and tabs only (RFC 9110 §5.6.3), not what String#trim removes.
+const OWS_AROUND = /^[ \t]+|[ \t]+$/g;
 
 export interface Http1TransportOptions {
   /** Milliseconds an unused connection is kept open. Default {@link IDLE_SOCKET_TIMEOUT}. */
@@ -63,14 +67,14 @@ export class Http1Transport implements Transport {
   /**
    * Sends the request on an idle connection to its origin, or a new one. A reused connection
    * that turns out closed before any byte of the answer arrived ends in a `stale` error: the
-   * caller may send again, which then takes a new connection if no other is idle.
+   * caller may send again with `fresh`, on a new connection.
    */
-  send(request: PreparedRequest, timeout: number): Promise<TransportResponse> {
+  send(request: PreparedRequest, timeout: number, options?: { fresh?: boolean }): Promise<TransportResponse> {
     return new Promise<TransportResponse>((resolve, reject) => {
       const head = requestHead(request);
       const key = originKey(request.target);
-      const conn = this.#take(key) ?? this.#connect(key, request.target);
-      conn.start(new Exchange(resolve, reject), timeout);
+      const conn = (options?.fresh ? undefined : this.#take(key)) ?? this.#connect(key, request.target);
+      conn.start(new Exchange(resolve, reject, request.target.ssl), timeout);
       conn.socket.write(head + request.body, 'latin1');
     });
   }
@@ -269,10 +273,12 @@ class Exchange {
   #body: Buffer[] = [];
   #bodyBytes = 0;
   #trailerBytes = 0;
+  readonly #tls: boolean;
 
-  constructor(resolve: (response: TransportResponse) => void, reject: (err: Error) => void) {
+  constructor(resolve: (response: TransportResponse) => void, reject: (err: Error) => void, overTLS: boolean) {
     this.resolve = resolve;
     this.reject = reject;
+    this.#tls = overTLS;
   }
 
   /** Takes the next bytes; returns the outcome once the response is complete. Throws TransportError. */
@@ -354,8 +360,9 @@ class Exchange {
           this.#trailerBytes += eol + 2;
           if (this.#trailerBytes > MAX_HEAD_BYTES) throw malformed('the trailer fields are too large');
           const rest = buf.subarray(eol + 2);
-          // Trailer fields are ignored; the empty line ends the message.
+          // Trailer fields are checked like header fields, then ignored; the empty line ends the message.
           if (eol === 0) return this.#done(rest);
+          fieldLine(buf.toString('latin1', 0, eol));
           buf = rest;
           continue;
         }
@@ -378,31 +385,28 @@ class Exchange {
     const http11 = status[1] === '1';
     const code = Number(status[2]);
     let contentLength: number | undefined;
-    let chunked = false;
-    let transferEncoding = false;
     let close = !http11;
+    let transferEncodings = 0;
     for (let i = 1; i < lines.length; i += 1) {
-      const line = lines[i]!;
-      const colon = line.indexOf(':');
-      // A line without a name, or folded onto the previous one (obsolete, RFC 9112 §5.2).
-      if (colon <= 0 || !FIELD_NAME.test(line.slice(0, colon))) throw malformed('a header field is not well-formed');
-      const name = line.slice(0, colon).toLowerCase();
-      const value = line.slice(colon + 1).trim();
+      const [name, value] = fieldLine(lines[i]!);
       if (name === 'content-length') {
         // "5, 5" is allowed (RFC 9110 §8.6); differing values are a smuggling attempt or a bug.
         for (const part of value.split(',')) {
-          const n = part.trim();
+          const n = part.replace(OWS_AROUND, '');
           if (!/^\d{1,15}$/.test(n) || (contentLength !== undefined && contentLength !== Number(n))) {
             throw malformed('the Content-Length is not one number');
           }
           contentLength = Number(n);
         }
       } else if (name === 'transfer-encoding') {
-        transferEncoding = true;
-        const codings = value.toLowerCase().split(',');
-        chunked = codings[codings.length - 1]!.trim() === 'chunked';
+        // The client sends no TE, so chunked is the only coding a server may apply (RFC 9110
+        // §10.1.4); another one's bytes would be returned as if they were the body.
+        transferEncodings += 1;
+        if (transferEncodings > 1 || value.toLowerCase() !== 'chunked') {
+          throw malformed('the answer has a transfer coding other than chunked');
+        }
       } else if (name === 'connection') {
-        const options = value.toLowerCase().split(',').map((t) => t.trim());
+        const options = value.toLowerCase().split(',').map((t) => t.replace(OWS_AROUND, ''));
         if (options.includes('close')) close = true;
       }
     }
@@ -416,17 +420,20 @@ class Exchange {
     if (code === 204 || code === 304) {
       this.#phase = 'length';
       this.#remaining = 0;
-    } else if (transferEncoding) {
+    } else if (transferEncodings > 0) {
       // RFC 9112 §6.1: both is how requests get smuggled; a server must not send both.
       if (contentLength !== undefined) throw malformed('the answer has both Transfer-Encoding and Content-Length');
       if (!http11) throw malformed('Transfer-Encoding in an HTTP/1.0 answer');
-      this.#phase = chunked ? 'chunk-size' : 'until-close';
-      if (!chunked) this.#keepAlive = false;
+      this.#phase = 'chunk-size';
     } else if (contentLength !== undefined) {
       if (contentLength > MAX_RESPONSE_BYTES) throw tooLarge();
       this.#phase = 'length';
       this.#remaining = contentLength;
     } else {
+      // Over TLS, a connection cut by a bare TCP FIN (no close_notify) cannot be told from the
+      // end of such a body, so a truncated answer would pass as whole (RFC 9112 §9.8). Twitter
+      // always frames its answers; an answer that does not is refused there.
+      if (this.#tls) throw malformed('an answer over TLS has neither Content-Length nor chunked coding');
       this.#phase = 'until-close';
       this.#keepAlive = false;
     }
@@ -444,6 +451,17 @@ class Exchange {
     // Bytes after the answer were never asked for: the connection is not reused.
     return { response: { status: this.#status, body }, reusable: this.#keepAlive && rest.length === 0 };
   }
+}
+
+/** One `name: value` field line: the name lower-cased, the value without its optional whitespace. */
+function fieldLine(line: string): [string, string] {
+  const colon = line.indexOf(':');
+  // A line without a name, folded onto the previous one (obsolete, RFC 9112 §5.2), or holding
+  // a bare LF or a NUL.
+  if (colon <= 0 || !FIELD_NAME.test(line.slice(0, colon)) || LINE_BREAK.test(line)) {
+    throw malformed('a header field is not well-formed');
+  }
+  return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).replace(OWS_AROUND, '')];
 }
 
 function malformed(what: string): TransportError {
@@ -466,7 +484,7 @@ function requestHead(request: PreparedRequest): string {
   let head = `${request.method} ${target.path} HTTP/1.1\r\nHost: ${target.host}\r\n`;
   for (const name in request.headers) {
     const value = request.headers[name]!;
-    if (LINE_BREAK.test(value)) throw headerError();
+    if (!FIELD_NAME.test(name) || LINE_BREAK.test(value)) throw headerError();
     head += `${name}: ${value}\r\n`;
   }
   if (request.method === 'POST') head += `Content-Length: ${Buffer.byteLength(request.body)}\r\n`;
@@ -474,5 +492,5 @@ function requestHead(request: PreparedRequest): string {
 }
 
 function headerError(): TypeError {
-  return new TypeError('A request header would contain a line break');
+  return new TypeError('A request header name is not a token, or a value would contain a line break');
 }

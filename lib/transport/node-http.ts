@@ -48,6 +48,7 @@ export class NodeHttpTransport implements Transport {
     return (this.#httpAgent ??= new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT }));
   }
 
+  /** `fresh` is not supported: the agent chooses the socket. */
   send(request: PreparedRequest, timeout: number): Promise<TransportResponse> {
     return new Promise<TransportResponse>((resolve, reject) => {
       let settled = false;

@@ -64,8 +64,12 @@ export class TransportError extends Error {
 }
 
 export interface Transport {
-  /** Sends `request`, settling once, within `timeout` milliseconds from now. */
-  send(request: PreparedRequest, timeout: number): Promise<TransportResponse>;
+  /**
+   * Sends `request`, settling once, within `timeout` milliseconds from now (at most 2^31 - 1).
+   * `fresh`: on a new connection, not an idle one (for the resend after a `stale` error, which
+   * another idle connection, dead the same way, would fail again).
+   */
+  send(request: PreparedRequest, timeout: number, options?: { fresh?: boolean }): Promise<TransportResponse>;
   /** Closes the connections this transport keeps open. */
   destroy(): void;
 }

@@ -2,12 +2,13 @@
  * The default transport against a server that writes exact bytes: every way of framing a
  * response it accepts, every malformed one it must refuse, and when a connection may be reused.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { Http1Transport } from '../../lib/transport/http1.js';
 import { TransportError, type PreparedRequest, type Target } from '../../lib/transport/transport.js';
@@ -39,6 +40,8 @@ async function rawServer(answer: Answer, wrap?: (listener: (socket: net.Socket) 
   let closed = 0;
   const onSocket = (socket: net.Socket) => {
     const connection = sockets.push(socket) - 1;
+    // Each write goes out as it is made, so split answers arrive split.
+    socket.setNoDelay(true);
     socket.on('close', () => closed++);
     socket.on('error', () => {});
     let buf = Buffer.alloc(0);
@@ -95,11 +98,11 @@ function post(port: number, overrides: Partial<Target> = {}, body = 'x_auth_acce
   };
 }
 
-/** Answers with `text`, a whole response written at once. */
+/** Answers with `text`, a whole response written at once as latin1 bytes (`\xNN` is one byte). */
 const reply =
   (text: string): Answer =>
   (socket) =>
-    socket.write(text);
+    socket.write(Buffer.from(text, 'latin1'));
 
 const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello';
 
@@ -152,7 +155,7 @@ describe('Http1Transport', () => {
       expect(server.received[0]!.head.split('\r\n')).to.deep.equal(['GET /2/users/me?a=b HTTP/1.1', `Host: 127.0.0.1:${server.port}`]);
     });
 
-    it('refuses a header value or path with a line break, before connecting', async () => {
+    it('refuses a header name that is not a token, or a value or path with a line break, before connecting', async () => {
       const { server, transport } = await start(reply(OK));
       const smuggled = post(server.port);
       await expectRejection(
@@ -160,6 +163,7 @@ describe('Http1Transport', () => {
         TypeError,
       );
       await expectRejection(transport.send(post(server.port, { path: '/a\nb' }), 1000), TypeError);
+      await expectRejection(transport.send({ ...smuggled, headers: { 'X-A: 1\r\nX-Evil': 'v' } }, 1000), TypeError);
       expect(server.connections()).to.equal(0);
     });
   });
@@ -193,6 +197,41 @@ describe('Http1Transport', () => {
         })();
       });
       expect(await transport.send(post(server.port), 2000)).to.deep.equal({ status: 200, body: 'hello, x' });
+    });
+
+    const SPLIT: [string, string, string][] = [
+      ['a Content-Length answer', OK, 'hello'],
+      [
+        'a chunked answer with extensions and trailers',
+        'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6;a=b\r\noauth_\r\nB\r\ntoken=abc&x\r\n0\r\nX-T: 1\r\n\r\n',
+        'oauth_token=abc&x',
+      ],
+      [
+        'a 1xx, then a chunked answer',
+        'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+        'hello',
+      ],
+    ];
+    for (const [what, text, body] of SPLIT) {
+      it(`reads ${what} split in two at every position, and reuses the connection`, async () => {
+        const bytes = Buffer.from(text, 'latin1');
+        const { server, transport } = await start((socket, _r, i) => {
+          const at = i % (bytes.length + 1);
+          socket.write(bytes.subarray(0, at));
+          setTimeout(() => socket.write(bytes.subarray(at)), 2);
+        });
+        for (let at = 0; at <= bytes.length; at++) {
+          expect(await transport.send(post(server.port), 1000), `split at ${at}`).to.deep.equal({ status: 200, body });
+        }
+        expect(server.connections()).to.equal(1);
+      });
+    }
+
+    it('reads chunk sizes with leading zeros (chunk-size is 1*HEXDIG)', async () => {
+      const { server, transport } = await start(
+        reply('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n000000005\r\nhello\r\n0000000000\r\n\r\n'),
+      );
+      expect(await transport.send(post(server.port), 1000)).to.deep.equal({ status: 200, body: 'hello' });
     });
 
     it('reads a body that ends with the connection, and does not reuse it', async () => {
@@ -282,6 +321,19 @@ describe('Http1Transport', () => {
       expect((await failure(transport.send(post(server.port), 1000))).kind).to.equal('stale');
     });
 
+    it("resends with fresh on a new connection, even when another idle one is dead the same way", async () => {
+      // Two connections go idle; then the server drops both, unannounced (no FIN reached us).
+      let dead = false;
+      const { server, transport } = await start((socket, r) =>
+        dead && r.connection < 2 ? socket.destroy() : setTimeout(() => socket.write(OK), 20),
+      );
+      await Promise.all([transport.send(post(server.port), 1000), transport.send(post(server.port), 1000)]);
+      dead = true;
+      expect((await failure(transport.send(post(server.port), 1000))).kind).to.equal('stale');
+      expect(await transport.send(post(server.port), 1000, { fresh: true })).to.deep.equal({ status: 200, body: 'hello' });
+      expect(server.received.at(-1)!.connection).to.equal(2);
+    });
+
     it("is 'network', not 'stale', when a new connection closes before answering", async () => {
       const { server, transport } = await start((socket) => socket.destroy());
       expect((await failure(transport.send(post(server.port), 1000))).kind).to.equal('network');
@@ -318,6 +370,18 @@ describe('Http1Transport', () => {
       ['a header line has no name', 'HTTP/1.1 200 OK\r\n: x\r\nContent-Length: 0\r\n\r\n'],
       ['a header line is folded', 'HTTP/1.1 200 OK\r\nX-A: 1\r\n  2\r\nContent-Length: 0\r\n\r\n'],
       ['a header name has a space', 'HTTP/1.1 200 OK\r\nContent Length: 0\r\n\r\n'],
+      // A bare LF would hide the Content-Length inside X-A's value (RFC 9110 §5.5).
+      ['a header value holds a bare LF', 'HTTP/1.1 200 OK\r\nX-A: 1\nContent-Length: 5\r\n\r\nhello'],
+      ['a header value holds a NUL', 'HTTP/1.1 200 OK\r\nX-A: a\0b\r\nContent-Length: 5\r\n\r\nhello'],
+      // Optional whitespace is spaces and tabs only; String#trim would also strip these.
+      ['Content-Length is padded with VT', 'HTTP/1.1 200 OK\r\nContent-Length: \x0b5\x0b\r\n\r\nhello'],
+      ['Content-Length is padded with FF', 'HTTP/1.1 200 OK\r\nContent-Length: \x0c5\r\n\r\nhello'],
+      ['Content-Length is padded with NBSP (0xA0)', 'HTTP/1.1 200 OK\r\nContent-Length: 5\xa0\r\n\r\nhello'],
+      ["the transfer coding is 'chunked\\xa0'", 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\xa0\r\n\r\n5\r\nhello\r\n0\r\n\r\n'],
+      // No TE was sent, so a coding other than chunked would return its raw bytes as the body.
+      ['the transfer coding is gzip, chunked', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\n\x1f\x8b\x08\x00\x00\r\n0\r\n\r\n'],
+      ['Transfer-Encoding appears twice', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
+      ['a trailer line is not a field line', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nnot a field line\r\n\r\n'],
       ['Content-Length is not a number', 'HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\nhello'],
       ['Content-Length has two values', 'HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\nhello'],
       ['Content-Length appears twice, differently', 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 4\r\n\r\nhello'],
@@ -420,6 +484,72 @@ describe('Http1Transport', () => {
       expect(await transport.send(post(server.port, localhost(server.port)), 2000)).to.deep.equal({ status: 200, body: 'hello' });
       expect(server.connections()).to.equal(1);
       expect(started.servernames).to.deep.equal(['localhost']);
+    });
+
+    it('fails a certificate for another host name as network, without a hang', async () => {
+      server = (await tlsServer(reply(OK))).server;
+      transport = new Http1Transport({ tls: { ca: cert } });
+      // The certificate names localhost only; 127.0.0.1 is not in it.
+      const err = await failure(transport.send(post(server.port, { ssl: true }), 2000));
+      expect(err.kind).to.equal('network');
+      expect(err.message).to.equal('ERR_TLS_CERT_ALTNAME_INVALID');
+    });
+
+    for (const [how, close] of [
+      ['destroys', (s: net.Socket) => s.destroy()],
+      ['ends', (s: net.Socket) => s.end()],
+    ] as const) {
+      it(`is 'stale' when the server ${how} a reused TLS connection before answering`, async () => {
+        server = (await tlsServer((socket, _r, i) => (i === 0 ? socket.write(OK) : close(socket)))).server;
+        transport = new Http1Transport({ tls: { ca: cert } });
+        await transport.send(post(server.port, localhost(server.port)), 2000);
+        expect((await failure(transport.send(post(server.port, localhost(server.port)), 2000))).kind).to.equal('stale');
+      });
+    }
+
+    it('refuses a body read until close over TLS: a bare FIN cannot be told from its end', async () => {
+      // RFC 9112 §9.8: a TCP FIN without TLS close_notify may be forged or a truncation.
+      server = (await tlsServer((socket) => socket.end('HTTP/1.1 200 OK\r\n\r\noauth_token=abc&oauth_tok'))).server;
+      transport = new Http1Transport({ tls: { ca: cert } });
+      expect((await failure(transport.send(post(server.port, localhost(server.port)), 2000))).kind).to.equal('malformed');
+    });
+
+    it('lets the process exit while TCP and TLS connections are kept idle', async function () {
+      this.timeout(20_000);
+      server = (await tlsServer(reply(OK))).server;
+      const plain = await rawServer(reply(OK));
+      try {
+        const transportModule = fileURLToPath(new URL('../../lib/transport/http1.ts', import.meta.url));
+        const script = join(dir, 'exit.mts');
+        writeFileSync(
+          script,
+          `import { Http1Transport } from ${JSON.stringify(transportModule)};
+           const t = new Http1Transport({ tls: { ca: ${JSON.stringify(cert.toString())} } });
+           const at = (ssl: boolean, port: number) => ({ method: 'POST', headers: {}, body: 'a=b',
+             target: { ssl, hostname: ssl ? 'localhost' : '127.0.0.1', port, path: '/', host: 'x', href: '', base: '' } } as const);
+           await t.send(at(true, ${server.port}), 2000);
+           await t.send(at(false, ${plain.port}), 2000);
+           console.log('open', t.openConnections);`,
+        );
+        const started = Date.now();
+        const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.stderr.on('data', (d) => (out += d));
+        const code = await new Promise<number | null>((resolve) => {
+          const kill = setTimeout(() => child.kill('SIGKILL'), 8000);
+          child.on('exit', (c) => {
+            clearTimeout(kill);
+            resolve(c);
+          });
+        });
+        expect(out).to.include('open 2');
+        expect(code, out).to.equal(0);
+        // Well before the 4 s idle timeout: the idle sockets do not hold the event loop.
+        expect(Date.now() - started).to.be.below(3500);
+      } finally {
+        await plain.close();
+      }
     });
   });
 });

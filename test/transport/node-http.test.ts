@@ -4,7 +4,6 @@
  * through node's `http.request`.
  */
 import http from 'node:http';
-import https from 'node:https';
 import { expect } from 'chai';
 import { TwitterOAuthClient } from '../../lib/index.js';
 import { nodeRequestReplaced } from '../../lib/transport/node-http.js';

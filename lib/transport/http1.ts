@@ -33,6 +33,8 @@ import {
 const MAX_HEAD_BYTES = 16 * 1024;
 // Idle connections kept per origin (node's agent keeps 256 by default).
 const MAX_IDLE_PER_ORIGIN = 256;
+// Origins whose TLS session is kept (a client talks to one or two).
+const MAX_TLS_SESSIONS = 16;
 const CRLF = Buffer.from('\r\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\r\n]*)?$/;
@@ -49,13 +51,16 @@ const OWS_AROUND = /^[ \t]+|[ \t]+$/g;
 export interface Http1TransportOptions {
   /** Milliseconds an unused connection is kept open. Default {@link IDLE_SOCKET_TIMEOUT}. */
   idleTimeout?: number;
-  /** Extra options for TLS connections (a `ca` for a private certificate authority, say). */
-  tls?: Pick<tls.ConnectionOptions, 'ca' | 'rejectUnauthorized' | 'minVersion'>;
+  /** Certificate authorities to trust instead of node's (for tests against a private one). */
+  tls?: Pick<tls.ConnectionOptions, 'ca'>;
 }
 
 export class Http1Transport implements Transport {
   readonly #idle = new Map<string, Connection[]>();
   readonly #open = new Set<Connection>();
+  // The last TLS session per origin, to resume it on the next connection (as https.Agent does):
+  // after an idle spell, a sign-in then skips most of a full handshake.
+  readonly #tlsSessions = new Map<string, Buffer>();
   readonly #idleTimeout: number;
   readonly #tls: Http1TransportOptions['tls'];
 
@@ -82,6 +87,7 @@ export class Http1Transport implements Transport {
   destroy(): void {
     for (const conn of this.#open) conn.close();
     this.#idle.clear();
+    this.#tlsSessions.clear();
   }
 
   /** Connections in use or idle, for tests and leak checks. */
@@ -98,16 +104,28 @@ export class Http1Transport implements Transport {
   }
 
   #connect(key: string, target: Target): Connection {
-    const socket = target.ssl
-      ? tls.connect({
-          host: target.hostname,
-          port: target.port,
-          // SNI is for host names only (RFC 6066 §3).
-          ...(net.isIP(target.hostname) ? {} : { servername: target.hostname }),
-          ALPNProtocols: ['http/1.1'],
-          ...this.#tls,
-        })
-      : net.connect({ host: target.hostname, port: target.port });
+    let socket: net.Socket;
+    if (target.ssl) {
+      const session = this.#tlsSessions.get(key);
+      const secure = tls.connect({
+        host: target.hostname,
+        port: target.port,
+        // SNI is for host names only (RFC 6066 §3).
+        ...(net.isIP(target.hostname) ? {} : { servername: target.hostname }),
+        ALPNProtocols: ['http/1.1'],
+        ...(session ? { session } : {}),
+        ...this.#tls,
+      });
+      secure.on('session', (ticket: Buffer) => {
+        if (this.#tlsSessions.size >= MAX_TLS_SESSIONS) this.#tlsSessions.clear();
+        this.#tlsSessions.set(key, ticket);
+      });
+      // A failed handshake may be the session's fault (a rotated ticket key): start afresh.
+      secure.once('error', () => this.#tlsSessions.delete(key));
+      socket = secure;
+    } else {
+      socket = net.connect({ host: target.hostname, port: target.port });
+    }
     socket.setNoDelay(true);
     const conn = new Connection(socket, key, this);
     socket.setTimeout(this.#idleTimeout);

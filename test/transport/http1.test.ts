@@ -454,15 +454,19 @@ describe('Http1Transport', () => {
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
-    async function tlsServer(answer: Answer): Promise<{ server: RawServer; servernames: (string | false | null)[] }> {
+    async function tlsServer(
+      answer: Answer,
+    ): Promise<{ server: RawServer; servernames: (string | false | null)[]; resumed: boolean[] }> {
       const servernames: (string | false | null)[] = [];
+      const resumed: boolean[] = [];
       const server = await rawServer(answer, (listener) =>
         tls.createServer({ cert, key }, (socket) => {
           servernames.push(socket.servername);
+          resumed.push(socket.isSessionReused());
           listener(socket);
         }),
       );
-      return { server, servernames };
+      return { server, servernames, resumed };
     }
 
     const localhost = (port: number): Partial<Target> => ({ ssl: true, hostname: 'localhost', host: `localhost:${port}` });
@@ -484,6 +488,17 @@ describe('Http1Transport', () => {
       expect(await transport.send(post(server.port, localhost(server.port)), 2000)).to.deep.equal({ status: 200, body: 'hello' });
       expect(server.connections()).to.equal(1);
       expect(started.servernames).to.deep.equal(['localhost']);
+    });
+
+    it('resumes the TLS session on a new connection to the same origin', async () => {
+      const started = await tlsServer(reply(OK));
+      server = started.server;
+      transport = new Http1Transport({ idleTimeout: 50, tls: { ca: cert } });
+      await transport.send(post(server.port, localhost(server.port)), 2000);
+      await tick(200);
+      expect(transport.openConnections, 'closed as idle').to.equal(0);
+      await transport.send(post(server.port, localhost(server.port)), 2000);
+      expect(started.resumed).to.deep.equal([false, true]);
     });
 
     it('fails a certificate for another host name as network, without a hang', async () => {

@@ -1038,7 +1038,7 @@ function renderReport(m: Machine, opts: Options, rounds: Round[], summaries: Sum
     '## Method notes',
     '',
     `- The apps run \`bench/out/js/bench/app.js\`, compiled by \`tsc -p bench/tsconfig.build.json\` from \`lib/\` and \`bench/app.ts\` with tsconfig.esm.json's options: the same JS as \`dist/esm\`, in a private copy that a concurrent \`npm run build\` (which empties \`dist/\`) cannot pull from under a run.`,
-    '- App CPU is `process.cpuUsage()` (user + system) of the app process over the round, divided by the sign-ins; it includes Express, express-session, passport and node\'s HTTP on both sides (incoming requests and the calls to Twitter). Peak RSS is sampled every 50 ms during the round.',
+    '- App CPU is `process.cpuUsage()` (user + system) of the app process over the round, divided by the sign-ins; it includes Express, express-session, passport, node\'s HTTP server for the browsers\' requests, and each contender\'s calls to Twitter (node\'s `http` client for passport-twitter, this package\'s own HTTP/1.1 connections for `signin`). Peak RSS is sampled every 50 ms during the round.',
     '- Calls to Twitter come from the fake\'s per-endpoint counters; `passport-twitter` (defaults) also calls `GET /1.1/account/verify_credentials.json`, pointed at the fake with `userProfileURL`.',
     '- Profiles: `node --cpu-prof --cpu-prof-interval=250` on a fresh app process, cut to the measured window with the app\'s `process.hrtime` (the profile\'s clock), summarised by `bench/summarize-profile.ts`. Each sample counts as the median sampling interval, so time the app spent preempted by other processes is not charged to the function it was in. Profiling slows the app; use the profile for shares, the rounds for absolute cost.',
   );

@@ -58,7 +58,8 @@ export interface TwitterOAuthClientOptions {
    * module: for a proxy agent, a private certificate authority, or connection limits. The app
    * owns it (`destroy()` leaves it open). Default: none; the client keeps its own HTTP/1.1
    * connections alive (closed after 4 s idle), so sign-ins reuse them instead of paying a TCP
-   * and TLS handshake per call, at about a third of the CPU per call of node's `http` client.
+   * and TLS handshake per call, at less than half the CPU per call of node's `http` client
+   * (bench/TRANSPORT.md).
    */
   agent?: http.Agent;
 }

@@ -305,8 +305,9 @@ export class TwitterOAuthClient {
   }
 
   /**
-   * Closes the keep-alive connections to Twitter (for a graceful shutdown, or tests); calls in
-   * flight fail. The client stays usable. An `agent` given in the options is left to the app.
+   * Closes the connections to Twitter the client opened itself, idle or busy (for a graceful
+   * shutdown, or tests): calls in flight on them fail. The client stays usable. An `agent`
+   * given in the options is the app's, and is left open.
    */
   destroy(): void {
     this.#http1.destroy();
@@ -392,8 +393,10 @@ export class TwitterOAuthClient {
         res = await this.#transport(prepared.target).send(prepared, this.timeout);
       } catch (err) {
         if (!(err instanceof TransportError && err.kind === 'stale')) throw err;
+        const left = deadline - Date.now();
+        if (left <= 0) throw new TransportError('timeout', 'no time left to send again');
         const prepared = this.#prepare(request);
-        res = await this.#transport(prepared.target).send(prepared, Math.max(1, deadline - Date.now()), { fresh: true });
+        res = await this.#transport(prepared.target).send(prepared, left, { fresh: true });
       }
     } catch (err) {
       throw transportFailure(err, request.endpoint, label, this.timeout);
@@ -417,7 +420,10 @@ function transportFailure(err: unknown, endpoint: TwitterEndpoint, label: string
         endpoint,
       });
     case 'too-large':
-      return new TwitterSignInError('ERR_TWITTER_RESPONSE', `Twitter's answer to ${label} is too large.`, { endpoint });
+      return new TwitterSignInError('ERR_TWITTER_RESPONSE', `Twitter's answer to ${label} is too large.`, {
+        endpoint,
+        ...(err.status !== undefined ? { status: err.status } : {}),
+      });
     case 'malformed':
       return new TwitterSignInError(
         'ERR_TWITTER_RESPONSE',
@@ -466,6 +472,7 @@ function httpError(endpoint: TwitterEndpoint, label: string, status: number, bod
     );
   }
   const provider = parseProviderError(body);
+  if (provider.message !== undefined) provider.message = redactOAuthParams(provider.message);
   const said = provider.message
     ? `: ${provider.message}${provider.code !== undefined ? ` (code ${provider.code})` : ''}`
     : '';
@@ -475,9 +482,20 @@ function httpError(endpoint: TwitterEndpoint, label: string, status: number, bod
     status,
     ...(provider.code !== undefined ? { providerCode: provider.code } : {}),
     ...(provider.message !== undefined ? { providerMessage: provider.message } : {}),
-    // Bodies of refusals hold no credentials; successful bodies (which do) are never kept.
-    body: body.slice(0, 4096),
+    // Successful bodies (which hold tokens) are never kept. Twitter's refusals hold no
+    // credentials, but what answers in its place may echo the request (nock's "no match" page
+    // lists its headers): OAuth parameter values are blanked.
+    body: redactOAuthParams(body.slice(0, 4096)),
   });
+}
+
+// `oauth_name="value"`, `oauth_name=value` and `"oauth_name":"value"`, quotes escaped (once
+// or more, as in a JSON string holding a header) or not.
+const OAUTH_PARAM = /(oauth_[a-z_]+)(\\*"?\s*[=:]\s*)(\\*"[^"\\]*\\*"|[^&\s",\\]+)/gi;
+
+/** The text with the value of every `oauth_*` parameter in it replaced by `[redacted]`. */
+function redactOAuthParams(text: string): string {
+  return text.replace(OAUTH_PARAM, '$1$2[redacted]');
 }
 
 // What to fix, for the refusals developers meet while setting up an app.

@@ -388,23 +388,32 @@ describe('TwitterOAuthClient', () => {
         expect(Object.keys(err)).not.to.include('body');
       });
 
-      it('never puts the consumer secret, token secret or verifier in an error, its toString, JSON or cause', async () => {
-        const failures: ((req: http.IncomingMessage, res: http.ServerResponse) => void)[] = [
-          (_req, res) => res.writeHead(401).end('{"errors":[{"code":32,"message":"Could not authenticate you."}]}'),
-          (_req, res) => res.writeHead(500).end('<html>oops</html>'),
-          (_req, res) => res.end('oauth_token_secret=only'),
-          (req) => req.socket.destroy(),
-          (_req, res) => res.writeHead(302, { location: 'http://127.0.0.1:1/' }).end(),
+      it('never puts a secret, the verifier or the signature in an error, its toString, JSON, cause or body', async () => {
+        // Answers that echo the request back, as a proxy's or a mock's error page may.
+        const echo = (status: number) => (req: http.IncomingMessage, res: http.ServerResponse) =>
+          res.writeHead(status).end(JSON.stringify({ message: 'no match', headers: req.headers }));
+        const failures: [string, (req: http.IncomingMessage, res: http.ServerResponse) => void][] = [
+          ['401', (_req, res) => res.writeHead(401).end('{"errors":[{"code":32,"message":"Could not authenticate you."}]}')],
+          ['500 HTML', (_req, res) => res.writeHead(500).end('<html>oops</html>')],
+          ['501 echoing the request', echo(501)],
+          ['401 echoing the Authorization header', (req, res) => res.writeHead(401).end(String(req.headers.authorization))],
+          ['200 without the tokens', (_req, res) => res.end('oauth_token_secret=only')],
+          ['reset', (req) => req.socket.destroy()],
+          ['302', (_req, res) => res.writeHead(302, { location: 'http://127.0.0.1:1/' }).end()],
+          ['no answer', () => {}],
+          ['not HTTP', (req) => req.socket.end('SSH-2.0-OpenSSH_9.6\r\n\r\n')],
+          ['too large', (_req, res) => res.end('x'.repeat(2 * 1024 * 1024))],
         ];
-        for (const fail of failures) {
+        for (const [what, fail] of failures) {
           p = await provider(fail);
-          client = clientFor(p.url, { timeout: 500 });
+          client = clientFor(p.url, { timeout: 200 });
           const err = await rejection(
             client.getAccessToken({ token: 't', tokenSecret: 'token-secret-value', verifier: 'verifier-value' }),
           );
-          const text = [err.message, String(err), JSON.stringify(err), String(err.cause ?? ''), err.stack ?? ''].join('\n');
-          for (const secret of ['consumer-secret-value', 'token-secret-value', 'verifier-value']) {
-            expect(text, `${err.code} leaks ${secret}`).not.to.include(secret);
+          const signature = parseOAuthHeader(p.seen[0]!.headers.authorization).oauth_signature!;
+          const text = [err.message, String(err), JSON.stringify(err), String(err.cause ?? ''), err.stack ?? '', err.body ?? ''].join('\n');
+          for (const secret of ['consumer-secret-value', 'token-secret-value', 'verifier-value', signature, encodeURIComponent(signature)]) {
+            expect(text, `${what} (${err.code}) leaks ${secret}`).not.to.include(secret);
           }
           client.destroy();
           await p.close();
@@ -423,6 +432,52 @@ describe('TwitterOAuthClient', () => {
       });
     });
   }
+
+  describe('resending after a stale connection (own connections)', () => {
+    let p: Awaited<ReturnType<typeof provider>> | undefined;
+    let client: TwitterOAuthClient | undefined;
+    afterEach(async () => {
+      client?.destroy();
+      await p?.close();
+      p = undefined;
+      client = undefined;
+    });
+
+    it('resends on a new connection, not on another idle one that is dead the same way', async () => {
+      const first = new Set<object>();
+      let dead = false;
+      p = await provider((req, res) => {
+        if (dead && first.has(req.socket)) return void req.socket.destroy();
+        if (!dead) first.add(req.socket);
+        setTimeout(() => res.end(OK_REQUEST_TOKEN), 20);
+      });
+      client = clientWith(p.url);
+      // Two calls at once leave two idle connections; then the server drops both unanswered.
+      await Promise.all([client.getRequestToken({ callbackURL: 'oob' }), client.getRequestToken({ callbackURL: 'oob' })]);
+      expect(p.connections()).to.equal(2);
+      dead = true;
+      expect(await client.getRequestToken({ callbackURL: 'oob' })).to.include({ token: 'rt' });
+      expect(p.connections()).to.equal(3);
+    });
+
+    it('gives the resend only what is left of the timeout', async () => {
+      let calls = 0;
+      p = await provider((req, res) => {
+        calls += 1;
+        if (calls === 1) return void res.end(OK_REQUEST_TOKEN);
+        // The reused connection dies unanswered late in the timeout; the resend gets no answer.
+        if (calls === 2) setTimeout(() => req.socket.destroy(), 300);
+      });
+      client = clientWith(p.url, { timeout: 400 });
+      await client.getRequestToken({ callbackURL: 'oob' });
+      const started = Date.now();
+      const err = await rejection(client.getRequestToken({ callbackURL: 'oob' }));
+      expect(err.code).to.equal('ERR_TWITTER_TIMEOUT');
+      expect(calls, 'the resend was made').to.equal(3);
+      // 400 ms in all, not 300 + another 400.
+      expect(Date.now() - started).to.be.within(380, 600);
+    });
+  });
 
   describe('choosing the transport', () => {
     let p: Awaited<ReturnType<typeof provider>> | undefined;
@@ -455,18 +510,18 @@ describe('TwitterOAuthClient', () => {
     it("leaves the app's agent open on destroy(), and closes its own connections", async () => {
       const closed: string[] = [];
       p = await provider((req, res) => {
-        req.socket.once('close', () => closed.push(String(req.headers['user-agent'])));
+        req.socket.once('close', () => closed.push(req.url!));
         res.end(OK_REQUEST_TOKEN);
       });
       const agent = new http.Agent({ keepAlive: true });
-      const withAgent = clientWith(p.url, { agent });
+      const withAgent = clientWith(p.url, { agent, requestTokenURL: `${p.url}/with-agent` });
       await withAgent.getRequestToken({ callbackURL: 'oob' });
       withAgent.destroy();
-      client = clientWith(p.url);
+      client = clientWith(p.url, { requestTokenURL: `${p.url}/own` });
       await client.getRequestToken({ callbackURL: 'oob' });
       client.destroy();
       await new Promise((r) => setTimeout(r, 50));
-      expect(closed, 'only the own connection closed').to.have.length(1);
+      expect(closed, 'only the own connection closed').to.deep.equal(['/own']);
       expect(Object.values(agent.freeSockets).flat(), "the app's agent keeps its socket").to.have.length(1);
       agent.destroy();
     });

@@ -20,6 +20,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import {
+  hangUp,
   IDLE_SOCKET_TIMEOUT,
   MAX_RESPONSE_BYTES,
   sanitizeCause,
@@ -122,7 +123,10 @@ export class Http1Transport implements Transport {
         this.#tlsSessions.set(key, ticket);
       });
       // A failed handshake may be the session's fault (a rotated ticket key): start afresh.
-      secure.once('error', () => this.#tlsSessions.delete(key));
+      // Errors after the handshake (a reset idle connection) say nothing about the session.
+      const dropSession = () => this.#tlsSessions.delete(key);
+      secure.once('error', dropSession);
+      secure.once('secureConnect', () => secure.off('error', dropSession));
       socket = secure;
     } else {
       socket = net.connect({ host: target.hostname, port: target.port });
@@ -224,7 +228,7 @@ class Connection {
       }
       this.#fail(
         exchange.received || !this.reused
-          ? new TransportError('network', 'the connection closed before the answer was complete')
+          ? new TransportError('network', 'the connection closed before the answer was complete', { cause: hangUp() })
           : new TransportError('stale', 'the kept-alive connection had been closed'),
       );
     }
@@ -237,13 +241,13 @@ class Connection {
     if (exchange && this.reused && !exchange.received && (code === 'ECONNRESET' || code === 'EPIPE')) {
       this.#fail(new TransportError('stale', 'the kept-alive connection had been closed'));
     } else {
-      this.#fail(new TransportError('network', code ?? err.message, sanitizeCause(err)));
+      this.#fail(new TransportError('network', code ?? err.message, { cause: sanitizeCause(err) }));
     }
     this.close();
   }
 
   #onClose(): void {
-    this.#fail(new TransportError('network', 'the connection closed before the answer was complete'));
+    this.#fail(new TransportError('network', 'the connection closed before the answer was complete', { cause: hangUp() }));
     this.#closed = true;
     this.#transport.forget(this);
   }
@@ -344,7 +348,7 @@ class Exchange {
           if (size === 0) {
             this.#phase = 'trailers';
           } else {
-            if (this.#bodyBytes + size > MAX_RESPONSE_BYTES) throw tooLarge();
+            if (this.#bodyBytes + size > MAX_RESPONSE_BYTES) throw tooLarge(this.#status);
             this.#remaining = size;
             this.#phase = 'chunk-data';
           }
@@ -445,7 +449,7 @@ class Exchange {
       if (!http11) throw malformed('Transfer-Encoding in an HTTP/1.0 answer');
       this.#phase = 'chunk-size';
     } else if (contentLength !== undefined) {
-      if (contentLength > MAX_RESPONSE_BYTES) throw tooLarge();
+      if (contentLength > MAX_RESPONSE_BYTES) throw tooLarge(this.#status);
       this.#phase = 'length';
       this.#remaining = contentLength;
     } else {
@@ -460,7 +464,7 @@ class Exchange {
 
   #append(bytes: Buffer): void {
     this.#bodyBytes += bytes.length;
-    if (this.#bodyBytes > MAX_RESPONSE_BYTES) throw tooLarge();
+    if (this.#bodyBytes > MAX_RESPONSE_BYTES) throw tooLarge(this.#status);
     this.#body.push(bytes);
   }
 
@@ -487,8 +491,8 @@ function malformed(what: string): TransportError {
   return new TransportError('malformed', what);
 }
 
-function tooLarge(): TransportError {
-  return new TransportError('too-large', 'the answer is too large');
+function tooLarge(status: number): TransportError {
+  return new TransportError('too-large', 'the answer is too large', { status });
 }
 
 function originKey(target: Target): string {

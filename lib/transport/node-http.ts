@@ -9,6 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { types } from 'node:util';
 import {
+  hangUp,
   IDLE_SOCKET_TIMEOUT,
   MAX_RESPONSE_BYTES,
   sanitizeCause,
@@ -21,14 +22,27 @@ import {
 // node's own request functions, as they were when this module loaded.
 const NODE_HTTP_REQUEST = http.request;
 const NODE_HTTPS_REQUEST = https.request;
+// Node's own http.request and https.request are JS functions named `request` in node's sources.
+const NODE_REQUEST_SOURCE = /^function request\(/;
+// The last function looked at, and the verdict: the check runs on every call to Twitter.
+let lastRequest: unknown;
+let lastReplaced = false;
 
 /**
- * Whether something replaced node's `http.request` or `https.request`: nock and msw wrap them in
- * a Proxy, stubs swap them. Calls must then go through them, or the mocks would never see them.
+ * Whether something replaced node's `http.request` or `https.request`: nock (14 and later) and
+ * msw wrap them in a Proxy; older nock, sinon stubs and APM agents swap in their own function,
+ * possibly before this module loaded. Calls must then go through them, or the mocks would never
+ * see them. A heuristic: an app can always choose node's http with the `agent` option.
  */
 export function nodeRequestReplaced(ssl: boolean): boolean {
   const request = ssl ? https.request : http.request;
-  return request !== (ssl ? NODE_HTTPS_REQUEST : NODE_HTTP_REQUEST) || types.isProxy(request);
+  if (request === lastRequest) return lastReplaced;
+  lastRequest = request;
+  lastReplaced =
+    request !== (ssl ? NODE_HTTPS_REQUEST : NODE_HTTP_REQUEST) ||
+    types.isProxy(request) ||
+    !NODE_REQUEST_SOURCE.test(Function.prototype.toString.call(request));
+  return lastReplaced;
 }
 
 export class NodeHttpTransport implements Transport {
@@ -79,7 +93,7 @@ export class NodeHttpTransport implements Transport {
       try {
         req = target.ssl ? https.request(options) : http.request(options);
       } catch (cause) {
-        finish(new TransportError('network', 'the request could not be sent', sanitizeCause(cause)));
+        finish(new TransportError('network', 'the request could not be sent', { cause: sanitizeCause(cause) }));
         return;
       }
 
@@ -88,7 +102,7 @@ export class NodeHttpTransport implements Transport {
           finish(new TransportError('stale', 'the kept-alive connection had been closed'));
           return;
         }
-        finish(new TransportError('network', cause.code ?? cause.message, sanitizeCause(cause)));
+        finish(new TransportError('network', cause.code ?? cause.message, { cause: sanitizeCause(cause) }));
       });
       req.on('response', (res) => {
         responded = true;
@@ -97,16 +111,16 @@ export class NodeHttpTransport implements Transport {
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
           if (size > MAX_RESPONSE_BYTES) {
-            finish(new TransportError('too-large', 'the answer is too large'));
+            finish(new TransportError('too-large', 'the answer is too large', { status: res.statusCode ?? 0 }));
             return;
           }
           chunks.push(chunk);
         });
         res.on('error', (cause) => {
-          finish(new TransportError('network', 'the connection broke during the answer', sanitizeCause(cause)));
+          finish(new TransportError('network', 'the connection broke during the answer', { cause: sanitizeCause(cause) }));
         });
         res.on('aborted', () => {
-          finish(new TransportError('network', 'the connection broke during the answer'));
+          finish(new TransportError('network', 'the connection broke during the answer', { cause: hangUp() }));
         });
         res.on('end', () => {
           finish(null, { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });

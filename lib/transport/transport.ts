@@ -54,12 +54,15 @@ export type TransportErrorKind =
 
 export class TransportError extends Error {
   readonly kind: TransportErrorKind;
+  /** The answer's status, when its head had arrived. */
+  readonly status: number | undefined;
 
   /** `cause`, when given, must already be free of request data (see {@link sanitizeCause}). */
-  constructor(kind: TransportErrorKind, message: string, cause?: Error) {
-    super(message, cause ? { cause } : undefined);
+  constructor(kind: TransportErrorKind, message: string, options: { cause?: Error; status?: number } = {}) {
+    super(message, options.cause ? { cause: options.cause } : undefined);
     this.name = 'TransportError';
     this.kind = kind;
+    this.status = options.status;
   }
 }
 
@@ -80,6 +83,14 @@ export const MAX_RESPONSE_BYTES = 1024 * 1024;
 // Idle keep-alive connections are closed after this long, below the 5 s idle timeout common on
 // servers and proxies, so a request rarely lands on a connection the other end is closing.
 export const IDLE_SOCKET_TIMEOUT = 4_000;
+
+/**
+ * The cause of a connection that closed before the answer was complete: what node's http
+ * reports for it ("socket hang up", ECONNRESET), so `err.cause.code` says the same either way.
+ */
+export function hangUp(): Error {
+  return Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+}
 
 /**
  * Errors from `net`, `tls` and `http` can carry the request (headers with the Authorization

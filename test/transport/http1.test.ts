@@ -164,7 +164,9 @@ describe('Http1Transport', () => {
       );
       await expectRejection(transport.send(post(server.port, { path: '/a\nb' }), 1000), TypeError);
       await expectRejection(transport.send({ ...smuggled, headers: { 'X-A: 1\r\nX-Evil': 'v' } }, 1000), TypeError);
+      await tick();
       expect(server.connections()).to.equal(0);
+      expect(transport.openConnections).to.equal(0);
     });
   });
 
@@ -422,15 +424,19 @@ describe('Http1Transport', () => {
 
   describe('destroy()', () => {
     it('closes idle and busy connections; a call in flight fails, and the transport stays usable', async () => {
-      const { server, transport } = await start((socket, _r, i) => (i === 0 ? socket.write(OK) : undefined));
-      await transport.send(post(server.port), 1000);
+      let hold = false;
+      const { server, transport } = await start((socket) => (hold ? undefined : setTimeout(() => socket.write(OK), 20)));
+      await Promise.all([transport.send(post(server.port), 1000), transport.send(post(server.port), 1000)]);
+      hold = true;
       const inFlight = failure(transport.send(post(server.port), 1000));
       await tick();
+      expect(transport.openConnections, 'one busy, one idle').to.equal(2);
       transport.destroy();
       expect((await inFlight).kind).to.equal('network');
       expect(transport.openConnections).to.equal(0);
-      // Numbered from 0 again, so the server answers the next request.
-      server.received.length = 0;
+      await tick();
+      expect(server.closed()).to.equal(2);
+      hold = false;
       expect(await transport.send(post(server.port), 1000)).to.deep.equal({ status: 200, body: 'hello' });
     });
   });

@@ -3,7 +3,9 @@
  * the same way) must keep seeing the client's calls, although by default the client does not go
  * through node's `http.request`.
  */
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { TwitterOAuthClient } from '../../lib/index.js';
 import { nodeRequestReplaced } from '../../lib/transport/node-http.js';
@@ -29,6 +31,31 @@ describe('NodeHttpTransport', () => {
     });
   });
 
+  it('sees a plain function that replaced http.request before this package loaded', () => {
+    // Older nock, sinon and APM agents replace http.request with their own function, often
+    // before the app imports anything else; identity with what was there at load proves nothing.
+    const lib = fileURLToPath(new URL('../../lib/index.ts', import.meta.url));
+    const script = `
+      import http from 'node:http';
+      let seen = 0;
+      const original = http.request;
+      http.request = function (...args) { seen += 1; return original.apply(this, args); };
+      const { TwitterOAuthClient } = await import(${JSON.stringify(lib)});
+      const server = http.createServer((req, res) => req.resume().on('end', () =>
+        res.end('oauth_token=t&oauth_token_secret=s&oauth_callback_confirmed=true')));
+      await new Promise((r) => server.listen(0, '127.0.0.1', r));
+      const url = 'http://127.0.0.1:' + server.address().port;
+      const client = new TwitterOAuthClient({ consumerKey: 'ck', consumerSecret: 'cs',
+        requestTokenURL: url + '/oauth/request_token' });
+      const token = await client.getRequestToken({ callbackURL: 'oob' });
+      client.destroy();
+      server.close();
+      console.log(JSON.stringify({ token: token.token, seen }));`;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(run.status, run.stderr).to.equal(0);
+    expect(JSON.parse(run.stdout.trim())).to.deep.equal({ token: 't', seen: 1 });
+  });
+
   describe('with nock active', () => {
     useNock();
 
@@ -50,6 +77,23 @@ describe('NodeHttpTransport', () => {
         expect((await client.getRequestToken({ callbackURL: 'oob' })).token).to.equal('mocked');
         scope.done();
         client.destroy();
+      }
+    });
+
+    it('keeps the verifier and the signature out of the error when nock has no match', async () => {
+      nock('https://api.twitter.com').post('/oauth/request_token').reply(200, 'unused');
+      const client = new TwitterOAuthClient({ consumerKey: 'ck', consumerSecret: 'consumer-secret-value' });
+      let err: (Error & { body?: string; cause?: unknown }) | undefined;
+      try {
+        await client.getAccessToken({ token: 't', tokenSecret: 'token-secret-value', verifier: 'verifier-value' });
+      } catch (caught) {
+        err = caught as typeof err;
+      }
+      client.destroy();
+      expect(err, 'the unmatched call fails').to.be.instanceOf(Error);
+      const text = [err!.message, String(err), JSON.stringify(err), String(err!.cause ?? ''), err!.stack ?? '', err!.body ?? ''].join('\n');
+      for (const secret of ['consumer-secret-value', 'token-secret-value', 'verifier-value', 'oauth_signature="']) {
+        expect(text).not.to.include(secret);
       }
     });
   });

@@ -109,6 +109,9 @@ export interface SignedResponse {
 
 const USER_AGENT = 'passport-twitter-signin';
 const FORM = 'application/x-www-form-urlencoded';
+// Without Accept-Encoding any content coding is acceptable (RFC 9110 §12.5.3); the answers are
+// a few hundred bytes, and neither transport decompresses.
+const COMMON_HEADERS = { Accept: '*/*', 'Accept-Encoding': 'identity', 'User-Agent': USER_AGENT } as const;
 
 interface SignedRequest {
   method: 'GET' | 'POST';
@@ -352,8 +355,8 @@ export class TwitterOAuthClient {
       target,
       headers:
         request.method === 'POST'
-          ? { Accept: '*/*', 'User-Agent': USER_AGENT, Authorization: authorization, 'Content-Type': FORM }
-          : { Accept: '*/*', 'User-Agent': USER_AGENT, Authorization: authorization },
+          ? { ...COMMON_HEADERS, Authorization: authorization, 'Content-Type': FORM }
+          : { ...COMMON_HEADERS, Authorization: authorization },
       body,
     };
   }

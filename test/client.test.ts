@@ -231,6 +231,7 @@ describe('TwitterOAuthClient', () => {
         expect(seen.method).to.equal('POST');
         expect(seen.body).to.equal('x_auth_access_type=read');
         expect(seen.headers['content-type']).to.equal('application/x-www-form-urlencoded');
+        expect(seen.headers['accept-encoding']).to.equal('identity');
         expect(parseOAuthHeader(seen.headers.authorization).oauth_callback).to.equal('oob');
       });
 
@@ -372,6 +373,14 @@ describe('TwitterOAuthClient', () => {
         p = await provider((_req, res) => res.end('x'.repeat(2 * 1024 * 1024)));
         client = clientFor(p.url);
         expect((await rejection(client.getRequestToken({ callbackURL: 'oob' }))).code).to.equal('ERR_TWITTER_RESPONSE');
+      });
+
+      it('refuses a compressed answer it did not ask for as ERR_TWITTER_RESPONSE', async () => {
+        p = await provider((_req, res) => res.writeHead(200, { 'content-encoding': 'gzip' }).end(Buffer.from([0x1f, 0x8b, 8, 0])));
+        client = clientFor(p.url);
+        const err = await rejection(client.getRequestToken({ callbackURL: 'oob' }));
+        expect(err.code).to.equal('ERR_TWITTER_RESPONSE');
+        expect(err.message).to.include('compressed');
       });
 
       it("surfaces Twitter's own message and code, with the body kept but not enumerable", async () => {

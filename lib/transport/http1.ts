@@ -22,6 +22,7 @@ import tls from 'node:tls';
 import {
   hangUp,
   IDLE_SOCKET_TIMEOUT,
+  isIdentityEncoding,
   MAX_RESPONSE_BYTES,
   sanitizeCause,
   TransportError,
@@ -428,6 +429,8 @@ class Exchange {
         if (transferEncodings > 1 || value.toLowerCase() !== 'chunked') {
           throw malformed('the answer has a transfer coding other than chunked');
         }
+      } else if (name === 'content-encoding') {
+        if (!isIdentityEncoding(value)) throw malformed('the answer is compressed, which was not asked for');
       } else if (name === 'connection') {
         const options = value.toLowerCase().split(',').map((t) => t.replace(OWS_AROUND, ''));
         if (options.includes('close')) close = true;

@@ -11,6 +11,7 @@ import { types } from 'node:util';
 import {
   hangUp,
   IDLE_SOCKET_TIMEOUT,
+  isIdentityEncoding,
   MAX_RESPONSE_BYTES,
   sanitizeCause,
   TransportError,
@@ -106,6 +107,10 @@ export class NodeHttpTransport implements Transport {
       });
       req.on('response', (res) => {
         responded = true;
+        if (!isIdentityEncoding(res.headers['content-encoding'])) {
+          finish(new TransportError('malformed', 'the answer is compressed, which was not asked for'));
+          return;
+        }
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {

@@ -85,6 +85,14 @@ export const MAX_RESPONSE_BYTES = 1024 * 1024;
 export const IDLE_SOCKET_TIMEOUT = 4_000;
 
 /**
+ * Whether a Content-Encoding header value leaves the body as it is. Requests ask for `identity`;
+ * a compressed body would otherwise be handed on as if it were the text.
+ */
+export function isIdentityEncoding(value: string | undefined): boolean {
+  return value === undefined || /^[ \t]*(identity)?[ \t]*$/i.test(value);
+}
+
+/**
  * The cause of a connection that closed before the answer was complete: what node's http
  * reports for it ("socket hang up", ECONNRESET), so `err.cause.code` says the same either way.
  */

@@ -250,6 +250,11 @@ describe('Http1Transport', () => {
       expect(await transport.send(post(server.port), 1000)).to.deep.equal({ status: 200, body: 'hello' });
     });
 
+    it('reads a body with Content-Encoding: identity', async () => {
+      const { server, transport } = await start(reply('HTTP/1.1 200 OK\r\nContent-Encoding: identity\r\nContent-Length: 5\r\n\r\nhello'));
+      expect(await transport.send(post(server.port), 1000)).to.deep.equal({ status: 200, body: 'hello' });
+    });
+
     it('reads a 204 as an empty body, and any status as it is', async () => {
       const { server, transport } = await start((socket, _r, i) =>
         socket.write(i === 0 ? 'HTTP/1.1 204 No Content\r\n\r\n' : 'HTTP/1.1 503 Busy\r\nContent-Length: 2\r\n\r\nno'),
@@ -382,6 +387,8 @@ describe('Http1Transport', () => {
       ["the transfer coding is 'chunked\\xa0'", 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\xa0\r\n\r\n5\r\nhello\r\n0\r\n\r\n'],
       // No TE was sent, so a coding other than chunked would return its raw bytes as the body.
       ['the transfer coding is gzip, chunked', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\n\x1f\x8b\x08\x00\x00\r\n0\r\n\r\n'],
+      // Requests ask for identity; a compressed body would be handed on as if it were text.
+      ['the answer is compressed', 'HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 5\r\n\r\n\x1f\x8b\x08\x00\x00'],
       ['Transfer-Encoding appears twice', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
       ['a trailer line is not a field line', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nnot a field line\r\n\r\n'],
       ['Content-Length is not a number', 'HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\nhello'],

@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { OAuth } from 'oauth';
 import { parseProviderError, TwitterSignInError, type TwitterEndpoint } from './errors.js';
+import { redactOAuthParams } from './redact.js';
 import { Http1Transport } from './transport/http1.js';
 import { NodeHttpTransport, nodeRequestReplaced } from './transport/node-http.js';
 import {
@@ -428,11 +429,10 @@ function transportFailure(err: unknown, endpoint: TwitterEndpoint, label: string
         ...(err.status !== undefined ? { status: err.status } : {}),
       });
     case 'malformed':
-      return new TwitterSignInError(
-        'ERR_TWITTER_RESPONSE',
-        `Twitter's answer to ${label} is not well-formed HTTP: ${err.message}.`,
-        { endpoint },
-      );
+      return new TwitterSignInError('ERR_TWITTER_RESPONSE', `Twitter's answer to ${label} cannot be read: ${err.message}.`, {
+        endpoint,
+        ...(err.status !== undefined ? { status: err.status } : {}),
+      });
     default:
       return new TwitterSignInError(
         'ERR_TWITTER_NETWORK',
@@ -490,15 +490,6 @@ function httpError(endpoint: TwitterEndpoint, label: string, status: number, bod
     // lists its headers): OAuth parameter values are blanked.
     body: redactOAuthParams(body.slice(0, 4096)),
   });
-}
-
-// `oauth_name="value"`, `oauth_name=value` and `"oauth_name":"value"`, quotes escaped (once
-// or more, as in a JSON string holding a header) or not.
-const OAUTH_PARAM = /(oauth_[a-z_]+)(\\*"?\s*[=:]\s*)(\\*"[^"\\]*\\*"|[^&\s",\\]+)/gi;
-
-/** The text with the value of every `oauth_*` parameter in it replaced by `[redacted]`. */
-function redactOAuthParams(text: string): string {
-  return text.replace(OAUTH_PARAM, '$1$2[redacted]');
 }
 
 // What to fix, for the refusals developers meet while setting up an app.

@@ -381,6 +381,16 @@ describe('TwitterOAuthClient', () => {
         const err = await rejection(client.getRequestToken({ callbackURL: 'oob' }));
         expect(err.code).to.equal('ERR_TWITTER_RESPONSE');
         expect(err.message).to.include('compressed');
+        expect(err.status).to.equal(200);
+      });
+
+      it('reads a body whose Content-Encoding names no compression (identity, or a misconfigured utf-8)', async () => {
+        p = await provider((_req, res) =>
+          res.writeHead(200, { 'content-encoding': p!.seen.length === 1 ? 'identity' : 'utf-8' }).end(OK_REQUEST_TOKEN),
+        );
+        client = clientFor(p.url);
+        expect(await client.getRequestToken({ callbackURL: 'oob' })).to.include({ token: 'rt' });
+        expect(await client.getRequestToken({ callbackURL: 'oob' })).to.include({ token: 'rt' });
       });
 
       it("surfaces Twitter's own message and code, with the body kept but not enumerable", async () => {

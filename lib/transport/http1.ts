@@ -22,7 +22,7 @@ import tls from 'node:tls';
 import {
   hangUp,
   IDLE_SOCKET_TIMEOUT,
-  isIdentityEncoding,
+  isCompressed,
   MAX_RESPONSE_BYTES,
   sanitizeCause,
   TransportError,
@@ -242,7 +242,8 @@ class Connection {
     if (exchange && this.reused && !exchange.received && (code === 'ECONNRESET' || code === 'EPIPE')) {
       this.#fail(new TransportError('stale', 'the kept-alive connection had been closed'));
     } else {
-      this.#fail(new TransportError('network', code ?? err.message, { cause: sanitizeCause(err) }));
+      const clean = sanitizeCause(err);
+      this.#fail(new TransportError('network', clean.code ?? clean.message, { cause: clean }));
     }
     this.close();
   }
@@ -410,6 +411,7 @@ class Exchange {
     const code = Number(status[2]);
     let contentLength: number | undefined;
     let close = !http11;
+    let compressed = false;
     let transferEncodings = 0;
     for (let i = 1; i < lines.length; i += 1) {
       const [name, value] = fieldLine(lines[i]!);
@@ -430,7 +432,7 @@ class Exchange {
           throw malformed('the answer has a transfer coding other than chunked');
         }
       } else if (name === 'content-encoding') {
-        if (!isIdentityEncoding(value)) throw malformed('the answer is compressed, which was not asked for');
+        compressed ||= isCompressed(value);
       } else if (name === 'connection') {
         const options = value.toLowerCase().split(',').map((t) => t.replace(OWS_AROUND, ''));
         if (options.includes('close')) close = true;
@@ -441,6 +443,7 @@ class Exchange {
       if (code === 101) throw malformed('the answer switches protocols');
       return;
     }
+    if (compressed) throw new TransportError('malformed', 'it is compressed, which was not asked for', { status: code });
     this.#status = code;
     this.#keepAlive = !close;
     if (code === 204 || code === 304) {

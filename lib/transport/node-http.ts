@@ -11,7 +11,7 @@ import { types } from 'node:util';
 import {
   hangUp,
   IDLE_SOCKET_TIMEOUT,
-  isIdentityEncoding,
+  isCompressed,
   MAX_RESPONSE_BYTES,
   sanitizeCause,
   TransportError,
@@ -25,9 +25,12 @@ const NODE_HTTP_REQUEST = http.request;
 const NODE_HTTPS_REQUEST = https.request;
 // Node's own http.request and https.request are JS functions named `request` in node's sources.
 const NODE_REQUEST_SOURCE = /^function request\(/;
-// The last function looked at, and the verdict: the check runs on every call to Twitter.
-let lastRequest: unknown;
-let lastReplaced = false;
+// The last function looked at for http and for https, and the verdict: the check runs on every
+// call to Twitter, and the verdict for one function depends on which module it sits in.
+const lastSeen: [{ request: unknown; replaced: boolean }, { request: unknown; replaced: boolean }] = [
+  { request: undefined, replaced: false },
+  { request: undefined, replaced: false },
+];
 
 /**
  * Whether something replaced node's `http.request` or `https.request`: nock (14 and later) and
@@ -37,13 +40,14 @@ let lastReplaced = false;
  */
 export function nodeRequestReplaced(ssl: boolean): boolean {
   const request = ssl ? https.request : http.request;
-  if (request === lastRequest) return lastReplaced;
-  lastRequest = request;
-  lastReplaced =
+  const seen = lastSeen[ssl ? 1 : 0];
+  if (request === seen.request) return seen.replaced;
+  seen.request = request;
+  seen.replaced =
     request !== (ssl ? NODE_HTTPS_REQUEST : NODE_HTTP_REQUEST) ||
     types.isProxy(request) ||
     !NODE_REQUEST_SOURCE.test(Function.prototype.toString.call(request));
-  return lastReplaced;
+  return seen.replaced;
 }
 
 export class NodeHttpTransport implements Transport {
@@ -103,12 +107,15 @@ export class NodeHttpTransport implements Transport {
           finish(new TransportError('stale', 'the kept-alive connection had been closed'));
           return;
         }
-        finish(new TransportError('network', cause.code ?? cause.message, { cause: sanitizeCause(cause) }));
+        const clean = sanitizeCause(cause);
+        finish(new TransportError('network', clean.code ?? clean.message, { cause: clean }));
       });
       req.on('response', (res) => {
         responded = true;
-        if (!isIdentityEncoding(res.headers['content-encoding'])) {
-          finish(new TransportError('malformed', 'the answer is compressed, which was not asked for'));
+        if (isCompressed(res.headers['content-encoding'])) {
+          finish(
+            new TransportError('malformed', 'it is compressed, which was not asked for', { status: res.statusCode ?? 0 }),
+          );
           return;
         }
         const chunks: Buffer[] = [];

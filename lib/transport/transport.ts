@@ -5,6 +5,7 @@
  * the client decides what a status means. Everything else ends in a {@link TransportError} whose
  * `kind` the client turns into a typed, labelled `TwitterSignInError`.
  */
+import { redactOAuthParams } from '../redact.js';
 
 /** Where a request goes, parsed once per endpoint URL. */
 export interface Target {
@@ -84,12 +85,16 @@ export const MAX_RESPONSE_BYTES = 1024 * 1024;
 // servers and proxies, so a request rarely lands on a connection the other end is closing.
 export const IDLE_SOCKET_TIMEOUT = 4_000;
 
+// The content codings that compress (RFC 9110 §8.4.1, and the registered br and zstd).
+const COMPRESSION = /(?:^|,)[ \t]*(?:x-)?(?:gzip|deflate|compress|br|zstd)[ \t]*(?:,|$)/i;
+
 /**
- * Whether a Content-Encoding header value leaves the body as it is. Requests ask for `identity`;
- * a compressed body would otherwise be handed on as if it were the text.
+ * Whether a Content-Encoding header value says the body is compressed. Requests ask for
+ * `identity`, and neither transport decompresses: such a body would be handed on as if it were
+ * the text. Values that name no compression (`identity`, or a misconfigured `utf-8`) pass.
  */
-export function isIdentityEncoding(value: string | undefined): boolean {
-  return value === undefined || /^[ \t]*(identity)?[ \t]*$/i.test(value);
+export function isCompressed(value: string | undefined): boolean {
+  return value !== undefined && COMPRESSION.test(value);
 }
 
 /**
@@ -102,14 +107,14 @@ export function hangUp(): Error {
 
 /**
  * Errors from `net`, `tls` and `http` can carry the request (headers with the Authorization
- * signature) or the socket. Keep the message and the code only.
+ * signature) or the socket; a mocking library's message can list the request's headers (nock
+ * 13's "No match for request"). Keep the message, with OAuth values blanked, and the code only.
  */
-export function sanitizeCause(cause: unknown): Error {
-  if (cause instanceof Error) {
-    const clean = new Error(cause.message);
-    const code = (cause as NodeJS.ErrnoException).code;
-    if (code) (clean as NodeJS.ErrnoException).code = code;
-    return clean;
-  }
-  return new Error(String(cause));
+export function sanitizeCause(cause: unknown): Error & { code?: string } {
+  const clean: Error & { code?: string } = new Error(
+    redactOAuthParams(cause instanceof Error ? cause.message : String(cause)),
+  );
+  const code = cause instanceof Error ? (cause as NodeJS.ErrnoException).code : undefined;
+  if (typeof code === 'string' && code) clean.code = code;
+  return clean;
 }

@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import http from 'node:http';
+import https from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { TwitterOAuthClient } from '../../lib/index.js';
@@ -54,6 +55,45 @@ describe('NodeHttpTransport', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
     expect(run.status, run.stderr).to.equal(0);
     expect(JSON.parse(run.stdout.trim())).to.deep.equal({ token: 't', seen: 1 });
+  });
+
+  it("judges http and https apart: node's own http.request put in https.request is a replacement", () => {
+    const original = https.request;
+    https.request = http.request as unknown as typeof https.request;
+    try {
+      expect(nodeRequestReplaced(false)).to.equal(false);
+      expect(nodeRequestReplaced(true)).to.equal(true);
+    } finally {
+      https.request = original;
+    }
+    expect(nodeRequestReplaced(true)).to.equal(false);
+  });
+
+  it("keeps the verifier and the signature out of a cause whose message lists the request (as nock 13's does)", async () => {
+    const original = http.request;
+    // A mocking library's refusal, thrown with the request's headers in its message.
+    http.request = ((options: http.RequestOptions) => {
+      const headers = JSON.stringify(options.headers);
+      throw Object.assign(new Error(`No match for request ${headers}`), { code: 'ERR_NOCK_NO_MATCH' });
+    }) as unknown as typeof http.request;
+    const client = new TwitterOAuthClient({ consumerKey: 'ck', consumerSecret: 'consumer-secret-value', accessTokenURL: 'http://twitter.test/oauth/access_token' });
+    let err: (Error & { cause?: unknown }) | undefined;
+    try {
+      await client.getAccessToken({ token: 't', tokenSecret: 'token-secret-value', verifier: 'verifier-value' });
+    } catch (caught) {
+      err = caught as typeof err;
+    } finally {
+      http.request = original;
+      client.destroy();
+    }
+    const cause = err!.cause as Error & { code?: string };
+    expect(cause.code).to.equal('ERR_NOCK_NO_MATCH');
+    expect(cause.message).to.include('No match for request').and.to.include('oauth_verifier');
+    const text = [err!.message, String(err), JSON.stringify(err), String(cause), cause.message, err!.stack ?? ''].join('\n');
+    for (const secret of ['consumer-secret-value', 'token-secret-value', 'verifier-value', 'oauth_signature\\":\\"']) {
+      expect(text).not.to.include(secret);
+    }
+    expect(cause.message).not.to.match(/oauth_signature=\\?"[A-Za-z0-9%]/);
   });
 
   describe('with nock active', () => {

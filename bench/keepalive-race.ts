@@ -64,7 +64,6 @@ try {
     failed += errors.length;
     if (errors.length) console.log(`  idle ${gap} ms: ${errors.length} of ${CALLS} failed: ${errors[0]!.code}: ${errors[0]!.message}`);
   }
-  client.destroy();
   console.log(`${failed} of ${tried} calls after an idle gap failed.`);
   process.exitCode = failed > 0 ? 1 : 0;
 } finally {

@@ -1,7 +1,7 @@
 /**
- * CPU per call of the client's two transports, alone: the default HTTP/1.1 connections and
- * node's `http` client with a keep-alive agent (what the client uses when given an `agent`),
- * each sending a signed request_token call to a loopback server that answers like Twitter.
+ * CPU per signed call of the client alone, through undici: on the global dispatcher (the
+ * default) and on an `Agent` of its own (the `dispatcher` option), each sending a signed
+ * request_token call to a loopback server that answers like Twitter.
  *
  * The server runs in a child process pinned to core 0, this process (the client) to core 1
  * (`taskset`, as `npm run bench` does), 32 calls in flight, rounds alternating the transports.
@@ -12,6 +12,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { Agent } from 'undici';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -48,10 +49,10 @@ if (process.argv[2] === '--serve') {
   const { port } = JSON.parse(await new Promise<string>((r) => createInterface({ input: child.stdout! }).once('line', r))) as { port: number };
   const url = `http://127.0.0.1:${port}`;
   const endpoints = { requestTokenURL: `${url}/oauth/request_token`, accessTokenURL: `${url}/oauth/access_token` };
-  const agent = new http.Agent({ keepAlive: true });
+  const dispatcher = new Agent();
   const contenders = {
-    'own HTTP/1.1 connections (default)': new TwitterOAuthClient({ consumerKey: 'ck', consumerSecret: 'cs', ...endpoints }),
-    "node's http, keep-alive agent": new TwitterOAuthClient({ consumerKey: 'ck', consumerSecret: 'cs', ...endpoints, agent }),
+    "undici's global dispatcher (default)": new TwitterOAuthClient({ consumerKey: 'ck', consumerSecret: 'cs', ...endpoints }),
+    'an undici Agent of its own (dispatcher)': new TwitterOAuthClient({ consumerKey: 'ck', consumerSecret: 'cs', ...endpoints, dispatcher }),
   };
   const run = async (client: TwitterOAuthClient, n: number) => {
     let started = 0;
@@ -75,8 +76,7 @@ if (process.argv[2] === '--serve') {
       results.get(name)!.push((used.user + used.system) / calls);
     }
   }
-  for (const client of Object.values(contenders)) client.destroy();
-  agent.destroy();
+  await dispatcher.close();
   child.stdin!.end();
 
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -54,6 +54,5 @@ try {
   process.exitCode = 1;
 } finally {
   input.close();
-  client.destroy();
   await fake?.close();
 }

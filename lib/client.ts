@@ -1,5 +1,6 @@
 /**
- * The one place that speaks OAuth to Twitter.
+ * The OAuth 1.0a client: the protocol's verbs (get a request token, build the authorize URL,
+ * exchange the verifier) and signed API calls.
  *
  * node-oauth signs every request (RFC 5849's base string and HMAC-SHA1) and formats its
  * Authorization header. Its transport is not used, because out of the box it is fragile in a
@@ -7,24 +8,16 @@
  * has no timeout (a stalled provider hangs the sign-in forever), follows 301/302 by re-signing
  * and re-sending to any `Location` with no hop limit, and reports HTTP failures as plain objects
  * instead of errors. Its `Math.random` nonces are replaced too. Requests go out through
- * `transport/`: kept-alive HTTP/1.1 connections by default, or node's `http` with an app's agent.
+ * `http.ts`, on undici.
  *
  * @see https://www.rfc-editor.org/rfc/rfc5849 (The OAuth 1.0 Protocol)
  */
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
+import type { Dispatcher } from 'undici';
 import { OAuth } from 'oauth';
 import { parseProviderError, TwitterSignInError, type TwitterEndpoint } from './errors.js';
+import { MAX_TIMEOUT, send, type HttpCall, type HttpResponse } from './http.js';
 import { redactOAuthParams } from './redact.js';
-import { Http1Transport } from './transport/http1.js';
-import { NodeHttpTransport, nodeRequestReplaced } from './transport/node-http.js';
-import {
-  sanitizeCause,
-  TransportError,
-  type PreparedRequest,
-  type Target,
-  type Transport,
-} from './transport/transport.js';
 
 /** Twitter's endpoints for the three-legged flow. api.x.com serves the same paths. */
 export const TWITTER_REQUEST_TOKEN_URL = 'https://api.twitter.com/oauth/request_token';
@@ -34,7 +27,6 @@ export const TWITTER_AUTHORIZE_URL = 'https://api.twitter.com/oauth/authorize';
 
 /** Default time allowed for each call to Twitter, in milliseconds. */
 export const DEFAULT_TIMEOUT = 10_000;
-const MAX_TIMEOUT = 2 ** 31 - 1;
 
 export interface TwitterOAuthClientOptions {
   /** The app's API key (consumer key). Required. */
@@ -55,14 +47,13 @@ export interface TwitterOAuthClientOptions {
   /** Milliseconds allowed for each call to Twitter, from connect to the last byte. Default 10000. */
   timeout?: number;
   /**
-   * An `http.Agent` (or `https.Agent`) to send the calls to Twitter through node's `http`
-   * module: for a proxy agent, a private certificate authority, or connection limits. The app
-   * owns it (`destroy()` leaves it open). Default: none; the client keeps its own HTTP/1.1
-   * connections alive (closed after 4 s idle), so sign-ins reuse them instead of paying a TCP
-   * and TLS handshake per call, at less than half the CPU per call of node's `http` client
-   * (bench/TRANSPORT.md).
+   * The undici dispatcher the calls to Twitter go through: an `Agent` of the app's own (a private
+   * certificate authority, connection limits), a `ProxyAgent`, or a `MockAgent` in tests. The
+   * app owns it (and closes it). Default: undici's global dispatcher, read at each call, so
+   * `setGlobalDispatcher()` applies to these calls as it does to `fetch`; its connections are
+   * kept alive and reused.
    */
-  agent?: http.Agent;
+  dispatcher?: Dispatcher;
 }
 
 export interface RequestToken {
@@ -103,15 +94,10 @@ export interface AuthorizationHeaderOptions {
   timestamp?: number;
 }
 
-export interface SignedResponse {
-  status: number;
-  body: string;
-}
-
 const USER_AGENT = 'passport-twitter-signin';
 const FORM = 'application/x-www-form-urlencoded';
 // Without Accept-Encoding any content coding is acceptable (RFC 9110 §12.5.3); the answers are
-// a few hundred bytes, and neither transport decompresses.
+// a few hundred bytes, and nothing here decompresses.
 const COMMON_HEADERS = { Accept: '*/*', 'Accept-Encoding': 'identity', 'User-Agent': USER_AGENT } as const;
 
 interface SignedRequest {
@@ -121,6 +107,16 @@ interface SignedRequest {
   token?: string | undefined;
   tokenSecret?: string | undefined;
   params?: Record<string, string>;
+}
+
+/** An endpoint URL, parsed once: what the signature covers of it. */
+interface Target {
+  /** The URL as sent, serialised by WHATWG's parser. */
+  href: string;
+  /** The base string URI (RFC 5849 §3.4.1.2): scheme, host (port only when not the default) and path. */
+  base: string;
+  /** Its query's parameters, which the signature covers too (§3.4.1.3.1). */
+  query: [string, string][];
 }
 
 /**
@@ -133,12 +129,12 @@ export class TwitterOAuthClient {
   readonly userAuthorizationURL: string;
   readonly authorizeURL: string;
   readonly timeout: number;
-  readonly #oauth: OAuth;
-  /** Node's http with the app's agent, when one is given. */
-  readonly #agentTransport: Transport | undefined;
-  readonly #http1 = new Http1Transport();
-  /** Node's http with keep-alive agents, while an HTTP mocking library is installed. */
-  #mockableTransport: Transport | undefined;
+  /** The dispatcher given in the options; `undefined`: undici's global one, read per call. */
+  readonly dispatcher: Dispatcher | undefined;
+  readonly #consumerKey: string;
+  readonly #oauth: OAuthInternals;
+  // The few endpoint URLs this client calls, parsed once.
+  readonly #targets = new Map<string, Target>();
 
   constructor(options: TwitterOAuthClientOptions) {
     if (!options || typeof options !== 'object') throw new TypeError('options must be an object');
@@ -154,16 +150,9 @@ export class TwitterOAuthClient {
       options.authorizeURL ?? this.userAuthorizationURL.replace(/\/authenticate(?=$|\?)/, '/authorize'),
       'authorizeURL',
     );
-    const timeout = options.timeout ?? DEFAULT_TIMEOUT;
-    // Node's timers take at most 2^31 - 1 ms (about 24.8 days); more would fire at once.
-    if (!Number.isFinite(timeout) || timeout <= 0 || timeout > MAX_TIMEOUT) {
-      throw new TypeError(`timeout must be a positive number of milliseconds, at most ${MAX_TIMEOUT}`);
-    }
-    this.timeout = timeout;
-    if (options.agent !== undefined && !(options.agent instanceof http.Agent)) {
-      throw new TypeError('agent must be an http.Agent or https.Agent');
-    }
-    this.#agentTransport = options.agent ? new NodeHttpTransport(options.agent) : undefined;
+    this.timeout = checkTimeout(options.timeout);
+    this.dispatcher = checkDispatcher(options);
+    this.#consumerKey = options.consumerKey;
 
     // Only node-oauth's signer is used (its transport, headers included, is not).
     // Version '1.0' is sent as given: '1.0A' is not a valid oauth_version (RFC 5849 §3.1).
@@ -175,16 +164,15 @@ export class TwitterOAuthClient {
       '1.0',
       null as unknown as string,
       'HMAC-SHA1',
-    );
-    const internals = oauth as unknown as OAuthInternals;
+    ) as unknown as OAuthInternals;
     // RFC 5849 §3.3: the nonce must be unique per timestamp; Math.random is predictable.
     // randomUUID draws from a pooled CSPRNG buffer: 122 random bits without a call into C++.
-    internals._getNonce = () => randomUUID().replace(/-/g, '');
+    oauth._getNonce = () => randomUUID().replace(/-/g, '');
     // The same RFC 3986 encoding as node-oauth's five chained regular expressions, in one pass:
     // it runs for every parameter, twice, on every signed call.
     // Most values (keys, nonces, timestamps, tokens) are unreserved characters already and are
     // returned as they are.
-    internals._encodeData = (value) =>
+    oauth._encodeData = (value) =>
       value == null || value === ''
         ? ''
         : UNRESERVED.test(value)
@@ -192,8 +180,8 @@ export class TwitterOAuthClient {
           : encodeURIComponent(value).replace(/[!'()*]/g, percentEncode);
     // The base string URI (RFC 5849 §3.4.1.2) from the same WHATWG parse the request is sent
     // with, so what is signed is what is sent (IPv6 brackets, default ports, dot segments and
-    // path escaping agree). The endpoints are fixed, so it is computed once per URL.
-    internals._normalizeUrl = (url) => this.#target(url).base;
+    // path escaping agree), and without node-oauth's url.parse() (deprecated, DEP0169).
+    oauth._normalizeUrl = (url) => this.#target(url).base;
     this.#oauth = oauth;
   }
 
@@ -211,7 +199,7 @@ export class TwitterOAuthClient {
       }
       params.x_auth_access_type = options.accessType;
     }
-    const res = await this.send({ method: 'POST', url: this.requestTokenURL, endpoint: 'request_token', params });
+    const res = await this.#send({ method: 'POST', url: this.requestTokenURL, endpoint: 'request_token', params });
     const body = new URLSearchParams(res.body);
     const token = requiredField(body, 'oauth_token', 'request_token');
     const tokenSecret = requiredField(body, 'oauth_token_secret', 'request_token');
@@ -250,7 +238,7 @@ export class TwitterOAuthClient {
     requireString(options?.token, 'token');
     requireString(options.tokenSecret, 'tokenSecret');
     requireString(options.verifier, 'verifier');
-    const res = await this.send({
+    const res = await this.#send({
       method: 'POST',
       url: this.accessTokenURL,
       endpoint: 'access_token',
@@ -278,17 +266,16 @@ export class TwitterOAuthClient {
   authorizationHeader(options: AuthorizationHeaderOptions): string {
     requireString(options?.method, 'method');
     absoluteURL(options.url, 'url');
-    const signer = Object.create(this.#oauth) as OAuthInternals;
-    if (options.nonce !== undefined) signer._getNonce = () => options.nonce as string;
-    if (options.timestamp !== undefined) signer._getTimestamp = () => options.timestamp as number;
-    const ordered = signer._prepareParameters(
-      options.token ?? '',
-      options.tokenSecret ?? '',
+    const ordered = this.#sign(
       options.method.toUpperCase(),
       options.url,
+      options.token,
+      options.tokenSecret,
       { ...options.params },
+      options.nonce,
+      options.timestamp,
     );
-    return signer._buildAuthorizationHeaders(ordered);
+    return this.#oauth._buildAuthorizationHeaders(ordered);
   }
 
   /**
@@ -296,7 +283,7 @@ export class TwitterOAuthClient {
    * profile lookup; errors carry `endpoint: 'profile'`.
    */
   async getJSON(url: string, token: string, tokenSecret: string): Promise<unknown> {
-    const res = await this.send({ method: 'GET', url, endpoint: 'profile', token, tokenSecret });
+    const res = await this.#send({ method: 'GET', url, endpoint: 'profile', token, tokenSecret });
     try {
       return JSON.parse(res.body) as unknown;
     } catch (cause) {
@@ -309,40 +296,42 @@ export class TwitterOAuthClient {
   }
 
   /**
-   * Closes the connections to Twitter the client opened itself, idle or busy (for a graceful
-   * shutdown, or tests): calls in flight on them fail. The client stays usable. An `agent`
-   * given in the options is the app's, and is left open.
+   * node-oauth's `_prepareParameters`, less its `url.parse()`: the oauth_* parameters, the
+   * request's own and its query's, signed (RFC 5849 §3.4: base string, HMAC-SHA1) by node-oauth,
+   * in the order the header lists them.
    */
-  destroy(): void {
-    this.#http1.destroy();
-    this.#mockableTransport?.destroy();
+  #sign(
+    method: string,
+    url: string,
+    token: string | undefined,
+    tokenSecret: string | undefined,
+    params: Record<string, string>,
+    nonce?: string,
+    timestamp?: number,
+  ): [string, string][] {
+    const oauth = this.#oauth;
+    const all: Record<string, string | number> = {
+      oauth_timestamp: timestamp ?? oauth._getTimestamp(),
+      oauth_nonce: nonce ?? oauth._getNonce(32),
+      oauth_version: '1.0',
+      oauth_signature_method: 'HMAC-SHA1',
+      oauth_consumer_key: this.#consumerKey,
+    };
+    if (token) all.oauth_token = token;
+    for (const name in params) all[name] = params[name]!;
+    for (const [name, value] of this.#target(url).query) all[name] = value;
+    const signature = oauth._getSignature(method, url, oauth._normaliseRequestParams(all), tokenSecret ?? '');
+    const ordered = oauth._sortRequestParams(oauth._makeArrayOfArgumentsHash(all));
+    ordered.push(['oauth_signature', signature]);
+    return ordered;
   }
 
-  #transport(target: Target): Transport {
-    if (this.#agentTransport) return this.#agentTransport;
-    if (nodeRequestReplaced(target.ssl)) return (this.#mockableTransport ??= new NodeHttpTransport());
-    return this.#http1;
-  }
-
-  // The few endpoint URLs this client calls, parsed once.
-  readonly #targets = new Map<string, Target>();
-
-  /**
-   * Builds one signed request, unsent. node-oauth signs it (RFC 5849 §3.4: base string over the
-   * query, the form body and the oauth_* parameters, HMAC-SHA1) and formats the Authorization
-   * header; the transport is this client's own.
-   */
-  #prepare(request: SignedRequest): PreparedRequest {
-    const oauth = this.#oauth as unknown as OAuthInternals;
+  /** One signed request, unsent: built again for a resend, with a fresh nonce. */
+  #prepare(request: SignedRequest): HttpCall {
+    const oauth = this.#oauth;
     const params = request.params ?? {};
     const target = this.#target(request.url);
-    const ordered = oauth._prepareParameters(
-      request.token ?? '',
-      request.tokenSecret ?? '',
-      request.method,
-      target.href,
-      params,
-    );
+    const ordered = this.#sign(request.method, target.href, request.token, request.tokenSecret, params);
     // oauth_* parameters travel in the header (§3.5.1); the others form the body, encoded as
     // they were signed.
     let body = '';
@@ -351,95 +340,61 @@ export class TwitterOAuthClient {
       body += `${body ? '&' : ''}${oauth._encodeData(name)}=${oauth._encodeData(params[name])}`;
     }
     const authorization = oauth._buildAuthorizationHeaders(ordered);
-    return {
-      method: request.method,
-      target,
-      headers:
-        request.method === 'POST'
-          ? { ...COMMON_HEADERS, Authorization: authorization, 'Content-Type': FORM }
-          : { ...COMMON_HEADERS, Authorization: authorization },
-      body,
-    };
+    return request.method === 'POST'
+      ? { method: 'POST', url: target.href, headers: { ...COMMON_HEADERS, Authorization: authorization, 'Content-Type': FORM }, body }
+      : { method: 'GET', url: target.href, headers: { ...COMMON_HEADERS, Authorization: authorization } };
   }
 
   #target(url: string): Target {
     let target = this.#targets.get(url);
     if (!target) {
       const u = new URL(url);
-      target = {
-        ssl: u.protocol === 'https:',
-        hostname: u.hostname.replace(/^\[|\]$/g, ''),
-        port: u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80,
-        path: `${u.pathname}${u.search}`,
-        host: u.host,
-        href: u.href,
-        base: `${u.protocol}//${u.host}${u.pathname}`,
-      };
+      target = { href: u.href, base: `${u.protocol}//${u.host}${u.pathname}`, query: [...u.searchParams] };
       if (this.#targets.size < 64) this.#targets.set(url, target);
     }
     return target;
   }
 
   /**
-   * Sends one signed request and settles exactly once: with the response for a 2xx, or with a
-   * typed error for anything else, including a redirect (never followed: a redirected OAuth call
-   * would be re-signed for a host we did not choose), a timeout, or a broken connection. A
-   * request that found its kept-alive connection already closed is sent again, once, within the
-   * same timeout (freshly signed: a new nonce).
+   * Sends one signed request: the response for a 2xx, a typed error for anything else, including
+   * a redirect (never followed: a redirected OAuth call would be re-signed for a host we did not
+   * choose).
    */
-  private async send(request: SignedRequest): Promise<SignedResponse> {
-    const label = request.endpoint === 'profile' ? new URL(request.url).pathname : request.endpoint;
-    const deadline = Date.now() + this.timeout;
-    let res;
-    try {
-      try {
-        const prepared = this.#prepare(request);
-        res = await this.#transport(prepared.target).send(prepared, this.timeout);
-      } catch (err) {
-        if (!(err instanceof TransportError && err.kind === 'stale')) throw err;
-        const left = deadline - Date.now();
-        if (left <= 0) throw new TransportError('timeout', 'no time left to send again');
-        const prepared = this.#prepare(request);
-        res = await this.#transport(prepared.target).send(prepared, left, { fresh: true });
-      }
-    } catch (err) {
-      throw transportFailure(err, request.endpoint, label, this.timeout);
-    }
+  async #send(request: SignedRequest): Promise<HttpResponse> {
+    const label = request.endpoint === 'profile' ? `GET ${new URL(request.url).pathname}` : request.endpoint;
+    const res = await send(() => this.#prepare(request), { endpoint: request.endpoint, label }, this);
     if (res.status >= 200 && res.status < 300) return res;
     throw httpError(request.endpoint, label, res.status, res.body);
   }
 }
 
-/** A transport's failure as the typed error the app sees, with what was being asked. */
-function transportFailure(err: unknown, endpoint: TwitterEndpoint, label: string, timeout: number): TwitterSignInError {
-  if (!(err instanceof TransportError)) {
-    return new TwitterSignInError('ERR_TWITTER_NETWORK', `Could not send ${label} to Twitter.`, {
-      endpoint,
-      cause: sanitizeCause(err),
-    });
+/** `timeout`, checked: a positive number of milliseconds that node's timers can hold. */
+export function checkTimeout(value: number | undefined): number {
+  const timeout = value ?? DEFAULT_TIMEOUT;
+  // Node's timers take at most 2^31 - 1 ms (about 24.8 days); more would fire at once.
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0 || timeout > MAX_TIMEOUT) {
+    throw new TypeError(`timeout must be a positive number of milliseconds, at most ${MAX_TIMEOUT}`);
   }
-  switch (err.kind) {
-    case 'timeout':
-      return new TwitterSignInError('ERR_TWITTER_TIMEOUT', `Twitter did not answer ${label} within ${timeout} ms.`, {
-        endpoint,
-      });
-    case 'too-large':
-      return new TwitterSignInError('ERR_TWITTER_RESPONSE', `Twitter's answer to ${label} is too large.`, {
-        endpoint,
-        ...(err.status !== undefined ? { status: err.status } : {}),
-      });
-    case 'malformed':
-      return new TwitterSignInError('ERR_TWITTER_RESPONSE', `Twitter's answer to ${label} cannot be read: ${err.message}.`, {
-        endpoint,
-        ...(err.status !== undefined ? { status: err.status } : {}),
-      });
-    default:
-      return new TwitterSignInError(
-        'ERR_TWITTER_NETWORK',
-        `The connection to Twitter failed during ${label}: ${err.message}.`,
-        { endpoint, ...(err.cause instanceof Error ? { cause: err.cause } : {}) },
-      );
+  return timeout;
+}
+
+/**
+ * `dispatcher`, checked; and the `agent` option of earlier versions refused with its replacement,
+ * so an app that upgrades is not silently sent around its proxy or certificate authority.
+ */
+export function checkDispatcher(options: { dispatcher?: unknown; agent?: unknown }): Dispatcher | undefined {
+  if (options.agent !== undefined) {
+    throw new TypeError(
+      'agent is not supported: calls go through undici. Pass an undici dispatcher as `dispatcher` instead, ' +
+        "e.g. dispatcher: new ProxyAgent('http://proxy:8080') or new Agent({ connect: { ca } }) from 'undici'.",
+    );
   }
+  const dispatcher = options.dispatcher;
+  if (dispatcher === undefined) return undefined;
+  if (!dispatcher || typeof (dispatcher as Dispatcher).dispatch !== 'function') {
+    throw new TypeError("dispatcher must be an undici Dispatcher (an Agent, ProxyAgent or MockAgent from 'undici')");
+  }
+  return dispatcher as Dispatcher;
 }
 
 /** node-oauth's internals this client overrides or calls; stable across its releases. */
@@ -448,13 +403,10 @@ interface OAuthInternals {
   _encodeData(value: string | null | undefined): string;
   _normalizeUrl(url: string): string;
   _getTimestamp(): number;
-  _prepareParameters(
-    token: string,
-    tokenSecret: string,
-    method: string,
-    url: string,
-    params: Record<string, string>,
-  ): [string, string][];
+  _normaliseRequestParams(params: Record<string, string | number>): string;
+  _getSignature(method: string, url: string, normalisedParams: string, tokenSecret: string): string;
+  _makeArrayOfArgumentsHash(params: Record<string, string | number>): [string, string][];
+  _sortRequestParams(pairs: [string, string][]): [string, string][];
   _buildAuthorizationHeaders(ordered: [string, string][]): string;
 }
 

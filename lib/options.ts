@@ -2,7 +2,7 @@
  * The strategy's options: their types, defaults (in the JSDoc of each field), and the checks
  * that run once, in the constructor.
  */
-import type { TwitterOAuthClientOptions } from './client.js';
+import { checkDispatcher, type TwitterOAuthClientOptions } from './client.js';
 import type { ProfileLookup } from './profile.js';
 import type { RequestTokenStore } from './stores/store.js';
 
@@ -21,7 +21,7 @@ export interface TwitterAuthenticateOptions {
 }
 
 export interface TwitterSignInStrategyOptions
-  extends Pick<TwitterOAuthClientOptions, 'requestTokenURL' | 'accessTokenURL' | 'userAuthorizationURL' | 'authorizeURL' | 'agent'> {
+  extends Pick<TwitterOAuthClientOptions, 'requestTokenURL' | 'accessTokenURL' | 'userAuthorizationURL' | 'authorizeURL' | 'dispatcher'> {
   /** The app's API key (consumer key). Required. */
   consumerKey: string;
   /** The app's API key secret (consumer secret). Required. */
@@ -97,6 +97,7 @@ export function validateStrategyOptions(options: TwitterSignInStrategyOptions): 
   if (legacy.skipExtendedUserProfile !== undefined && legacy.skipExtendedUserProfile !== true) {
     throw new TypeError("skipExtendedUserProfile: false (passport-twitter's profile call) is fetchProfile: 'v1.1' here");
   }
+  checkDispatcher(legacy);
   assertString(options.callbackURL, 'callbackURL', ' (absolute, or relative to the request)');
   if (options.accessType !== undefined && options.accessType !== 'read' && options.accessType !== 'write') {
     throw new TypeError("accessType must be 'read' or 'write'");

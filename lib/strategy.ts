@@ -131,7 +131,7 @@ export class TwitterSignInStrategy extends PassportStrategy {
     this.client = new TwitterOAuthClient({
       consumerKey: options.consumerKey,
       consumerSecret: options.consumerSecret,
-      ...pick(options, ['requestTokenURL', 'accessTokenURL', 'userAuthorizationURL', 'authorizeURL', 'timeout', 'agent']),
+      ...pick(options, ['requestTokenURL', 'accessTokenURL', 'userAuthorizationURL', 'authorizeURL', 'timeout', 'dispatcher']),
     });
     this._verify = verify as (...args: unknown[]) => VerifyResult;
     this._passReqToCallback = options.passReqToCallback === true;

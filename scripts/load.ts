@@ -250,7 +250,6 @@ async function startApp(twitter: FakeReady, redisURL: string | undefined): Promi
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      strategy.client.destroy();
       await closeStore();
     },
   };

@@ -1,8 +1,10 @@
 import http from 'node:http';
+import { inspect } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { OAuth } from 'oauth';
-import { TwitterOAuthClient, TwitterSignInError } from '../lib/index.js';
+import { TwitterOAuthClient } from '../lib/index.js';
+import { rejection } from './helpers/rejection.js';
 import { parseOAuthHeader } from './helpers/twitter-nock.js';
 import {
   baseStringURI,
@@ -59,11 +61,6 @@ async function provider(
 
 type ClientExtra = Partial<ConstructorParameters<typeof TwitterOAuthClient>[0]>;
 
-const TRANSPORTS: { name: string; agent(): http.Agent | undefined }[] = [
-  { name: 'own HTTP/1.1 connections', agent: () => undefined },
-  { name: "node's http, app's agent", agent: () => new http.Agent({ keepAlive: true }) },
-];
-
 function clientWith(url: string, extra: ClientExtra = {}) {
   return new TwitterOAuthClient({
     consumerKey: 'ck',
@@ -76,16 +73,6 @@ function clientWith(url: string, extra: ClientExtra = {}) {
 }
 
 const OK_REQUEST_TOKEN = 'oauth_token=rt&oauth_token_secret=rts&oauth_callback_confirmed=true';
-
-async function rejection(promise: Promise<unknown>): Promise<TwitterSignInError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(TwitterSignInError);
-    return err as TwitterSignInError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('TwitterOAuthClient', () => {
   describe('constructor', () => {
@@ -202,21 +189,11 @@ describe('TwitterOAuthClient', () => {
     });
   });
 
-  // Every case runs on both transports: the client's own HTTP/1.1 connections (the default) and
-  // node's http through an app's keep-alive agent.
-  for (const transport of TRANSPORTS) {
-    describe(`talking to the provider (${transport.name})`, () => {
+  describe('talking to the provider', () => {
       let p: Awaited<ReturnType<typeof provider>> | undefined;
       let client: TwitterOAuthClient | undefined;
-      let agent: http.Agent | undefined;
-      const clientFor = (url: string, extra: ClientExtra = {}) => {
-        agent ??= transport.agent();
-        return clientWith(url, { ...(agent ? { agent } : {}), ...extra });
-      };
+      const clientFor = (url: string, extra: ClientExtra = {}) => clientWith(url, extra);
       afterEach(async () => {
-        client?.destroy();
-        agent?.destroy();
-        agent = undefined;
         await p?.close();
         p = undefined;
         client = undefined;
@@ -272,7 +249,6 @@ describe('TwitterOAuthClient', () => {
         ]) {
           client = clientFor(p.url, { requestTokenURL: url });
           await client.getRequestToken({ callbackURL: 'oob', accessType: 'read' });
-          client.destroy();
         }
         expect(verdicts).to.deep.equal([true, true, true, true]);
       });
@@ -282,21 +258,22 @@ describe('TwitterOAuthClient', () => {
         expect(() => clientFor('http://127.0.0.1:1', { accessTokenURL: 'http://127.0.0.1:1/at?oauth_token=x' })).to.throw(TypeError, 'accessTokenURL');
       });
 
-      it('reuses one keep-alive connection for consecutive calls, and never sends Connection: close', async () => {
+      it('reuses kept-alive connections for consecutive calls, and never sends Connection: close', async () => {
         p = await provider((_req, res) => res.end(OK_REQUEST_TOKEN));
         client = clientFor(p.url);
-        for (let i = 0; i < 5; i++) await client.getRequestToken({ callbackURL: 'oob' });
-        expect(p.connections()).to.equal(1);
+        for (let i = 0; i < 20; i++) await client.getRequestToken({ callbackURL: 'oob' });
+        // undici's pool may open a second connection while it releases the first; no more.
+        expect(p.connections()).to.be.within(1, 2);
         expect(p.seen.every((s) => s.headers.connection !== 'close')).to.equal(true);
         expect(p.seen[0]!.headers['user-agent']).to.equal('passport-twitter-signin');
       });
 
-      it('resends once, on a new connection, when a kept-alive socket turns out closed', async () => {
+      it('resends once, freshly signed, when a kept-alive connection turns out closed', async () => {
         let resetDone = false;
         const sockets = new Set<object>();
         p = await provider((req, res) => {
-          // The second request arrives on the first request's socket: close it unanswered, as a
-          // server does when its idle timeout races the client's reuse.
+          // The first request that arrives on an already used connection: close it unanswered,
+          // as a server does when its idle timeout races the client's reuse.
           if (sockets.has(req.socket) && !resetDone) {
             resetDone = true;
             req.socket.destroy();
@@ -306,19 +283,18 @@ describe('TwitterOAuthClient', () => {
           res.end(OK_REQUEST_TOKEN);
         });
         client = clientFor(p.url);
-        await client.getRequestToken({ callbackURL: 'oob' });
-        expect(await client.getRequestToken({ callbackURL: 'oob' })).to.include({ token: 'rt' });
+        for (let i = 0; i < 5; i++) expect(await client.getRequestToken({ callbackURL: 'oob' })).to.include({ token: 'rt' });
         expect(resetDone).to.equal(true);
-        expect(p.connections()).to.equal(2);
+        expect(p.seen).to.have.length(6);
         const nonces = p.seen.map((s) => parseOAuthHeader(s.headers.authorization).oauth_nonce);
         expect(new Set(nonces).size, 'the resent request is freshly signed').to.equal(nonces.length);
       });
 
-      it('does not resend a reset on a fresh connection', async () => {
+      it('resends a connection closed before any answer only once, then reports ERR_TWITTER_NETWORK', async () => {
         p = await provider((req) => req.socket.destroy());
         client = clientFor(p.url);
         expect((await rejection(client.getRequestToken({ callbackURL: 'oob' }))).code).to.equal('ERR_TWITTER_NETWORK');
-        expect(p.seen).to.have.length(1);
+        expect(p.seen).to.have.length(2);
       });
 
       it('does not follow a redirect: ERR_TWITTER_REDIRECT, and the Location is never called', async () => {
@@ -430,11 +406,13 @@ describe('TwitterOAuthClient', () => {
             client.getAccessToken({ token: 't', tokenSecret: 'token-secret-value', verifier: 'verifier-value' }),
           );
           const signature = parseOAuthHeader(p.seen[0]!.headers.authorization).oauth_signature!;
-          const text = [err.message, String(err), JSON.stringify(err), String(err.cause ?? ''), err.stack ?? '', err.body ?? ''].join('\n');
+          const text = [
+            err.message, String(err), JSON.stringify(err), inspect(err, { depth: 8, showHidden: true }),
+            String(err.cause ?? ''), JSON.stringify(err.cause ?? null), err.stack ?? '', err.body ?? '',
+          ].join('\n');
           for (const secret of ['consumer-secret-value', 'token-secret-value', 'verifier-value', signature, encodeURIComponent(signature)]) {
             expect(text, `${what} (${err.code}) leaks ${secret}`).not.to.include(secret);
           }
-          client.destroy();
           await p.close();
         }
         p = undefined;
@@ -450,33 +428,14 @@ describe('TwitterOAuthClient', () => {
         expect(parseOAuthHeader(seen.headers.authorization).oauth_token).to.equal('at');
       });
     });
-  }
 
-  describe('resending after a stale connection (own connections)', () => {
+  describe('resending after a stale connection', () => {
     let p: Awaited<ReturnType<typeof provider>> | undefined;
     let client: TwitterOAuthClient | undefined;
     afterEach(async () => {
-      client?.destroy();
       await p?.close();
       p = undefined;
       client = undefined;
-    });
-
-    it('resends on a new connection, not on another idle one that is dead the same way', async () => {
-      const first = new Set<object>();
-      let dead = false;
-      p = await provider((req, res) => {
-        if (dead && first.has(req.socket)) return void req.socket.destroy();
-        if (!dead) first.add(req.socket);
-        setTimeout(() => res.end(OK_REQUEST_TOKEN), 20);
-      });
-      client = clientWith(p.url);
-      // Two calls at once leave two idle connections; then the server drops both unanswered.
-      await Promise.all([client.getRequestToken({ callbackURL: 'oob' }), client.getRequestToken({ callbackURL: 'oob' })]);
-      expect(p.connections()).to.equal(2);
-      dead = true;
-      expect(await client.getRequestToken({ callbackURL: 'oob' })).to.include({ token: 'rt' });
-      expect(p.connections()).to.equal(3);
     });
 
     it('gives the resend only what is left of the timeout', async () => {
@@ -495,58 +454,6 @@ describe('TwitterOAuthClient', () => {
       expect(calls, 'the resend was made').to.equal(3);
       // 400 ms in all, not 300 + another 400.
       expect(Date.now() - started).to.be.within(380, 600);
-    });
-  });
-
-  describe('choosing the transport', () => {
-    let p: Awaited<ReturnType<typeof provider>> | undefined;
-    let client: TwitterOAuthClient | undefined;
-    afterEach(async () => {
-      client?.destroy();
-      await p?.close();
-      p = undefined;
-      client = undefined;
-    });
-
-    it('sends through the agent it is given', async () => {
-      p = await provider((_req, res) => res.end(OK_REQUEST_TOKEN));
-      let created = 0;
-      const agent = new (class extends http.Agent {
-        override createConnection(...args: Parameters<http.Agent['createConnection']>) {
-          created++;
-          return super.createConnection(...args);
-        }
-      })({ keepAlive: false });
-      client = clientWith(p.url, { agent });
-      await client.getRequestToken({ callbackURL: 'oob' });
-      await client.getRequestToken({ callbackURL: 'oob' });
-      expect(created).to.equal(2);
-      expect(p.connections()).to.equal(2);
-      agent.destroy();
-    });
-
-
-    it("leaves the app's agent open on destroy(), and closes its own connections", async () => {
-      const closed: string[] = [];
-      p = await provider((req, res) => {
-        req.socket.once('close', () => closed.push(req.url!));
-        res.end(OK_REQUEST_TOKEN);
-      });
-      const agent = new http.Agent({ keepAlive: true });
-      const withAgent = clientWith(p.url, { agent, requestTokenURL: `${p.url}/with-agent` });
-      await withAgent.getRequestToken({ callbackURL: 'oob' });
-      withAgent.destroy();
-      client = clientWith(p.url, { requestTokenURL: `${p.url}/own` });
-      await client.getRequestToken({ callbackURL: 'oob' });
-      client.destroy();
-      await new Promise((r) => setTimeout(r, 50));
-      expect(closed, 'only the own connection closed').to.deep.equal(['/own']);
-      expect(Object.values(agent.freeSockets).flat(), "the app's agent keeps its socket").to.have.length(1);
-      agent.destroy();
-    });
-
-    it('refuses an agent that is not an http.Agent', () => {
-      expect(() => clientWith('http://127.0.0.1:1', { agent: {} as http.Agent })).to.throw(TypeError, 'agent');
     });
   });
 });

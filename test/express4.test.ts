@@ -21,7 +21,6 @@ describe('with Express 4', () => {
     fake = await startFakeTwitter({ consumerKey: 'k4', consumerSecret: 's4', autoApprove: { id: '4', screen_name: 'four' } });
   });
   afterEach(async () => {
-    strategy?.client.destroy();
     server?.closeAllConnections();
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
     await fake.close();

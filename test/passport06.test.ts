@@ -49,7 +49,6 @@ describe('with passport 0.6', () => {
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   after(async () => {
-    strategy.client.destroy();
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
     await fake.close();

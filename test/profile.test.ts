@@ -154,7 +154,6 @@ describe('profile lookup against the fake Twitter (real signatures)', () => {
       if (lookup === 'v1.1') expect(profile!.emails).to.deep.equal([{ value: 'alice@example.com' }]);
       const stats = fake.stats();
       expect(lookup === 'v2' ? stats.usersMe : stats.verifyCredentials).to.equal(1);
-      strategy.client.destroy();
     });
   }
 });

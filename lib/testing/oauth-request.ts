@@ -54,10 +54,16 @@ export interface OAuthRequest {
  * @see https://www.rfc-editor.org/rfc/rfc5849#section-3.4.1.3.1
  * @see https://www.rfc-editor.org/rfc/rfc5849#section-3.5
  */
-export function parseOAuthRequest(req: IncomingMessage, path: string, rawQuery: string, rawBody: Buffer): OAuthRequest {
+export function parseOAuthRequest(
+  req: IncomingMessage,
+  path: string,
+  rawQuery: string,
+  rawBody: Buffer,
+  scheme: 'http' | 'https' = 'http',
+): OAuthRequest {
   const { host, authorization } = req.headers;
   if (host === undefined) throw new MalformedRequestError('Missing Host header.');
-  const baseURI = baseStringURI('http', host, path);
+  const baseURI = baseStringURI(scheme, host, path);
   const header = authorization === undefined ? [] : (parseAuthorizationHeader(authorization) ?? []);
   const query = parseFormEncoded(rawQuery);
   // §3.4.1.3.1: the body is signed only when it is single-part form data.

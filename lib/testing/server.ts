@@ -10,6 +10,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTLSServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ExpiringMap } from './expiring-map.js';
 import {
@@ -75,6 +76,12 @@ export interface FakeTwitterOptions {
   autoApprove?: { id: string; screen_name: string };
   /** Milliseconds a request token (and its verifier) lives. Default: 15 minutes. */
   requestTokenTTL?: number;
+  /**
+   * Serve HTTPS with this certificate and key (PEM) instead of plain HTTP, e.g. to test an app's
+   * private certificate authority (undici `Agent({ connect: { ca } })`). The certificate must name
+   * 127.0.0.1 (subjectAltName IP:127.0.0.1). Default: plain HTTP.
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 /** The endpoints faults can be injected into. */
@@ -112,7 +119,7 @@ export interface FakeTwitterEndpoints {
 }
 
 export interface FakeTwitter {
-  /** `http://127.0.0.1:PORT`. */
+  /** `http://127.0.0.1:PORT` (`https://` with the `tls` option). */
   url: string;
   /** `POST` here for a request token. */
   requestTokenURL: string;
@@ -224,6 +231,7 @@ class FakeTwitterProvider {
   readonly #users: UserDirectory;
   readonly #verifier: RequestVerifier;
   readonly #server: Server;
+  readonly #scheme: 'http' | 'https';
   readonly #routes: Map<string, (ctx: Context) => void | Promise<void>>;
 
   readonly #requestTokens: ExpiringMap<string, RequestToken>;
@@ -259,6 +267,12 @@ class FakeTwitterProvider {
     if (typeof ttl !== 'number' || !(ttl > 0) || !Number.isFinite(ttl)) {
       throw new TypeError('options.requestTokenTTL must be a positive number of milliseconds.');
     }
+    if (options.tls !== undefined) {
+      const { cert, key } = (options.tls ?? {}) as { cert?: unknown; key?: unknown };
+      if (![cert, key].every((pem) => typeof pem === 'string' || Buffer.isBuffer(pem))) {
+        throw new TypeError('options.tls must be { cert, key }, each a PEM string or Buffer.');
+      }
+    }
     this.#port = port;
     this.#consumerKey = options.consumerKey;
     this.#callbackURLs = resolveCallbackURLs(options.callbackURLs);
@@ -279,9 +293,13 @@ class FakeTwitterProvider {
       ['GET /oauth/authorize', (ctx) => this.#authorizationPage(ctx, 'authorize')],
       [`POST ${DECIDE_PATH}`, (ctx) => this.#decide(ctx)],
     ]);
-    this.#server = createServer((req, res) => {
+    const handle = (req: IncomingMessage, res: ServerResponse): void => {
       this.#dispatch(req, res).catch((error: unknown) => answerFailure(res, error));
-    });
+    };
+    this.#scheme = options.tls === undefined ? 'http' : 'https';
+    // An https.Server is a tls.Server, but it has every method of an http.Server used here.
+    this.#server =
+      options.tls === undefined ? createServer(handle) : (createTLSServer({ cert: options.tls.cert, key: options.tls.key }, handle) as unknown as Server);
     this.#server.on('connection', () => {
       this.#stats.connections += 1;
     });
@@ -292,7 +310,7 @@ class FakeTwitterProvider {
       this.#server.once('error', reject);
       this.#server.listen(this.#port, HOST, () => {
         this.#server.off('error', reject);
-        resolve(`http://${HOST}:${(this.#server.address() as AddressInfo).port}`);
+        resolve(`${this.#scheme}://${HOST}:${(this.#server.address() as AddressInfo).port}`);
       });
     });
   }
@@ -393,7 +411,7 @@ class FakeTwitterProvider {
 
   /** Parses and verifies a signed request; on failure answers Twitter's error and returns undefined. */
   #verified(ctx: Context, tokenSecret?: (token: string) => string | undefined): OAuthRequest | undefined {
-    const request = parseOAuthRequest(ctx.req, ctx.path, ctx.rawQuery, ctx.body);
+    const request = parseOAuthRequest(ctx.req, ctx.path, ctx.rawQuery, ctx.body, this.#scheme);
     const error = this.#verifier.verify(request, tokenSecret);
     if (error === undefined) return request;
     sendTwitterError(ctx.res, error);

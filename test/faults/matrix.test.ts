@@ -102,7 +102,6 @@ async function startMatrixApp(fake: FakeTwitter, store: RecordingStore, queryPar
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      strategy.client.destroy();
     },
   };
 }

@@ -109,7 +109,6 @@ async function startInstance(name: string, redisURL: string, fake: FakeTwitter, 
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      strategy.client.destroy();
       await client.close();
     },
   };

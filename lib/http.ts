@@ -1,0 +1,251 @@
+/**
+ * The one HTTP seam: every call to Twitter (X) leaves through undici's `request()` here, and
+ * nothing else in the package opens a connection.
+ *
+ * undici does the HTTP itself (llhttp parses the answers, its pools keep connections alive);
+ * this module adds what an authentication library needs on top:
+ * - one deadline per call, from connect to the last byte of the body;
+ * - a size cap enforced while the body is read, so a hostile answer cannot fill memory;
+ * - no redirect followed (undici's `request()` follows none unless the app's dispatcher is
+ *   composed with the redirect interceptor), no compressed body taken as text;
+ * - one resend, freshly signed, when a kept-alive connection turns out closed before any answer;
+ * - typed errors whose messages and causes hold nothing the request carried.
+ *
+ * The dispatcher is the one given in the options or, when none is, undici's global dispatcher
+ * read at call time, so `setGlobalDispatcher()` (a `MockAgent`, an `EnvHttpProxyAgent`, nock)
+ * works for these calls as it does for `fetch`.
+ *
+ * @see https://undici.nodejs.org/#/docs/api/Dispatcher?id=dispatcherrequestoptions-callback
+ */
+import { request, type Dispatcher } from 'undici';
+import { TwitterSignInError, type TwitterEndpoint } from './errors.js';
+import { redactOAuthParams } from './redact.js';
+
+/** One request, ready to send: built afresh for a resend (a new nonce, a new signature). */
+export interface HttpCall {
+  method: 'GET' | 'POST';
+  /** Absolute URL, as sent. */
+  url: string;
+  /** Header fields; undici adds Host, Content-Length and the connection framing. */
+  headers: Record<string, string>;
+  /** The form body, for a POST. */
+  body?: string;
+}
+
+/** A complete answer, whatever its status. */
+export interface HttpResponse {
+  status: number;
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  body: string;
+}
+
+/** What is being asked, for the messages of the errors a call ends in. */
+export interface CallInfo {
+  /** Which call to Twitter this is. */
+  endpoint: TwitterEndpoint;
+  /** How messages name it: `request_token`, `GET /2/users/me`. */
+  label: string;
+}
+
+export interface HttpOptions {
+  /** Milliseconds for the whole call, a resend included. */
+  timeout: number;
+  /** The dispatcher to send through; `undefined`: undici's global dispatcher, read per call. */
+  dispatcher: Dispatcher | undefined;
+}
+
+// Twitter's answers to these calls are a few hundred bytes; anything far larger is not Twitter.
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+// Node's timers take at most 2^31 - 1 ms (about 24.8 days); more would fire at once.
+export const MAX_TIMEOUT = 2 ** 31 - 1;
+
+// The content codings that compress (RFC 9110 §8.4.1, and the registered br and zstd).
+const COMPRESSION = /(?:^|,)[ \t]*(?:x-)?(?:gzip|deflate|compress|br|zstd)[ \t]*(?:,|$)/i;
+
+/** Why a call did not end in a complete answer. */
+type FailureKind = 'timeout' | 'closed' | 'malformed' | 'too-large' | 'network';
+
+/** A call that ended without a complete answer; turned into a `TwitterSignInError` by {@link send}. */
+class CallFailure extends Error {
+  constructor(
+    readonly kind: FailureKind,
+    message: string,
+    readonly status?: number,
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+// The reason the deadline aborts a call with: told apart from any other abort by identity.
+const DEADLINE = new CallFailure('timeout', 'deadline');
+
+/**
+ * Sends one call and answers with its complete response, whatever the status, or throws a
+ * `TwitterSignInError`: `ERR_TWITTER_TIMEOUT` past the deadline, `ERR_TWITTER_RESPONSE` for an
+ * answer that cannot be read or is too large, `ERR_TWITTER_NETWORK` for a connection that failed.
+ *
+ * A connection that closes before any answer is, almost always, a kept-alive connection the
+ * server closed as the request went out: `prepare()` builds the call again (freshly signed) and
+ * it is sent once more within what is left of the timeout. undici has taken the dead connection
+ * out of its pool by then, so the resend goes out on another.
+ */
+export async function send(prepare: () => HttpCall, call: CallInfo, options: HttpOptions): Promise<HttpResponse> {
+  const deadline = Date.now() + options.timeout;
+  let sent = prepare();
+  try {
+    try {
+      return await attempt(sent, options.timeout, options.dispatcher);
+    } catch (err) {
+      if (!(err instanceof CallFailure && err.kind === 'closed' && err.status === undefined)) throw err;
+      const left = deadline - Date.now();
+      if (left <= 0) throw DEADLINE;
+      sent = prepare();
+      return await attempt(sent, left, options.dispatcher);
+    }
+  } catch (err) {
+    throw failure(err, call, options.timeout, sent.url);
+  }
+}
+
+/** One request on `dispatcher` within `timeout` ms; rejects with a {@link CallFailure}. */
+async function attempt(call: HttpCall, timeout: number, dispatcher: Dispatcher | undefined): Promise<HttpResponse> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(DEADLINE), timeout);
+  try {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(call.url, {
+        method: call.method,
+        headers: call.headers,
+        ...(call.body !== undefined ? { body: call.body } : {}),
+        signal: controller.signal,
+        ...(dispatcher ? { dispatcher } : {}),
+      });
+    } catch (err) {
+      throw classify(err, undefined);
+    }
+    const status = res.statusCode;
+    const encoding = header(res.headers['content-encoding']);
+    if (encoding !== undefined && COMPRESSION.test(encoding)) {
+      discard(res.body);
+      // Requests ask for identity; a compressed body would be handed on as if it were the text.
+      throw new CallFailure('malformed', `the answer is compressed (${encoding.slice(0, 40)}) though identity was asked for`, status);
+    }
+    const declared = Number(header(res.headers['content-length']));
+    if (declared > MAX_RESPONSE_BYTES) {
+      discard(res.body);
+      throw new CallFailure('too-large', 'too large', status);
+    }
+    const body = await readCapped(res.body, status);
+    return { status, headers: res.headers, body };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The body as text, refusing it as soon as it grows past {@link MAX_RESPONSE_BYTES}. */
+function readCapped(body: Dispatcher.ResponseData['body'], status: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    body.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_RESPONSE_BYTES) {
+        discard(body);
+        reject(new CallFailure('too-large', 'too large', status));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    body.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    body.on('error', (err) => reject(classify(err, status)));
+  });
+}
+
+/** Stops reading a body that will not be used; undici closes its connection. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  // destroy() makes the body emit an AbortError, which nobody else listens for.
+  body.on('error', () => {});
+  body.destroy();
+}
+
+/** undici's error as a {@link CallFailure}; `status` is set once the answer's head had arrived. */
+function classify(err: unknown, status: number | undefined): CallFailure {
+  if (err instanceof CallFailure) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  switch (code) {
+    // A dispatcher's own timeouts (an app's Agent with short ones) mean the same as ours.
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return new CallFailure('timeout', 'timeout', status);
+    case 'UND_ERR_SOCKET':
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return new CallFailure('closed', 'the connection closed before the answer was complete', status, err);
+    case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
+    case 'UND_ERR_HEADERS_OVERFLOW':
+    case 'UND_ERR_INFO':
+      return new CallFailure('malformed', 'it is not well-formed HTTP', status, err);
+    case 'UND_ERR_RES_EXCEEDED_MAX_SIZE':
+      return new CallFailure('too-large', 'too large', status, err);
+  }
+  // llhttp's parse errors (HPE_INVALID_CONSTANT, HPE_INVALID_CHUNK_SIZE, …; some have no code).
+  // They keep the bytes that failed to parse in `data`: only the message is ever kept of them.
+  if ((typeof code === 'string' && code.startsWith('HPE_')) || (err as Error | null)?.name === 'HTTPParserError') {
+    return new CallFailure('malformed', 'it is not well-formed HTTP', status, err);
+  }
+  return new CallFailure('network', 'network', status, err);
+}
+
+/** A failed call as the typed error the app sees, naming what was asked and of whom. */
+function failure(err: unknown, call: CallInfo, timeout: number, url: string): TwitterSignInError {
+  const failed = err instanceof CallFailure ? err : classify(err, undefined);
+  const { endpoint, label } = call;
+  const status = failed.status !== undefined ? { status: failed.status } : {};
+  switch (failed.kind) {
+    case 'timeout':
+      return new TwitterSignInError('ERR_TWITTER_TIMEOUT', `Twitter did not answer ${label} within ${timeout} ms.`, {
+        endpoint,
+        ...status,
+      });
+    case 'too-large':
+      return new TwitterSignInError('ERR_TWITTER_RESPONSE', `Twitter's answer to ${label} is too large.`, { endpoint, ...status });
+    case 'malformed':
+      return new TwitterSignInError('ERR_TWITTER_RESPONSE', `Twitter's answer to ${label} cannot be read: ${failed.message}.`, {
+        endpoint,
+        ...status,
+        ...(failed.cause !== undefined ? { cause: sanitizeCause(failed.cause) } : {}),
+      });
+    default: {
+      const host = new URL(url).host;
+      const cause = failed.cause !== undefined ? sanitizeCause(failed.cause) : undefined;
+      const why = failed.kind === 'closed' ? failed.message : (cause?.message ?? 'the connection failed');
+      return new TwitterSignInError('ERR_TWITTER_NETWORK', `The connection to ${host} failed during ${label}: ${why}.`, {
+        endpoint,
+        ...status,
+        ...(cause ? { cause } : {}),
+      });
+    }
+  }
+}
+
+/**
+ * undici's errors can carry the request (a mock's "no match" lists its headers, with the
+ * Authorization signature) or the socket. Keep the message, with OAuth values blanked, and the
+ * code only.
+ */
+export function sanitizeCause(cause: unknown): Error & { code?: string } {
+  const clean: Error & { code?: string } = new Error(
+    redactOAuthParams(cause instanceof Error ? cause.message : String(cause)),
+  );
+  const code = (cause as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code) clean.code = code;
+  return clean;
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}

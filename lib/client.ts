@@ -15,9 +15,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { OAuth } from 'oauth';
-import { parseProviderError, TwitterSignInError, type TwitterEndpoint } from './errors.js';
-import { MAX_TIMEOUT, send, type HttpCall, type HttpResponse } from './http.js';
-import { redactOAuthParams } from './redact.js';
+import { TwitterSignInError, type ProviderError, type TwitterEndpoint } from './errors.js';
+import { MAX_TIMEOUT, refused, send, type HttpCall, type HttpResponse } from './http.js';
 
 /** Twitter's endpoints for the three-legged flow. api.x.com serves the same paths. */
 export const TWITTER_REQUEST_TOKEN_URL = 'https://api.twitter.com/oauth/request_token';
@@ -210,7 +209,7 @@ export class TwitterOAuthClient {
         'ERR_CALLBACK_NOT_CONFIRMED',
         'Twitter did not confirm the callback URL (oauth_callback_confirmed is not "true"); ' +
           'the sign-in was not started. Check that the callback URL is registered for the app.',
-        { endpoint: 'request_token', status: res.status },
+        { endpoint: 'request_token', providerStatus: res.status },
       );
     }
     return { token, tokenSecret, callbackConfirmed: true };
@@ -289,7 +288,7 @@ export class TwitterOAuthClient {
     } catch (cause) {
       throw new TwitterSignInError('ERR_TWITTER_RESPONSE', `Twitter's answer from ${new URL(url).pathname} is not JSON.`, {
         endpoint: 'profile',
-        status: res.status,
+        providerStatus: res.status,
         cause,
       });
     }
@@ -362,9 +361,10 @@ export class TwitterOAuthClient {
    */
   async #send(request: SignedRequest): Promise<HttpResponse> {
     const label = request.endpoint === 'profile' ? `GET ${new URL(request.url).pathname}` : request.endpoint;
-    const res = await send(() => this.#prepare(request), { endpoint: request.endpoint, label }, this);
+    const call = { endpoint: request.endpoint, label };
+    const res = await send(() => this.#prepare(request), call, this);
     if (res.status >= 200 && res.status < 300) return res;
-    throw httpError(request.endpoint, label, res.status, res.body);
+    throw refused(call, res, (provider, status) => hintFor(request, status, provider));
   }
 }
 
@@ -417,46 +417,26 @@ function percentEncode(c: string): string {
   return `%${c.charCodeAt(0).toString(16).toUpperCase()}`;
 }
 
-function httpError(endpoint: TwitterEndpoint, label: string, status: number, body: string): TwitterSignInError {
-  if (status >= 300 && status < 400) {
-    return new TwitterSignInError(
-      'ERR_TWITTER_REDIRECT',
-      `Twitter answered ${label} with a redirect (HTTP ${status}); OAuth endpoints do not redirect, ` +
-        'so it was not followed. Check the configured endpoint URL.',
-      { endpoint, status },
-    );
-  }
-  const provider = parseProviderError(body);
-  if (provider.message !== undefined) provider.message = redactOAuthParams(provider.message);
-  const said = provider.message
-    ? `: ${provider.message}${provider.code !== undefined ? ` (code ${provider.code})` : ''}`
-    : '';
-  const hint = hintFor(endpoint, status, provider.code, provider.message);
-  return new TwitterSignInError('ERR_TWITTER_HTTP', `Twitter refused ${label} with HTTP ${status}${said}.${hint}`, {
-    endpoint,
-    status,
-    ...(provider.code !== undefined ? { providerCode: provider.code } : {}),
-    ...(provider.message !== undefined ? { providerMessage: provider.message } : {}),
-    // Successful bodies (which hold tokens) are never kept. Twitter's refusals hold no
-    // credentials, but what answers in its place may echo the request (nock's "no match" page
-    // lists its headers): OAuth parameter values are blanked.
-    body: redactOAuthParams(body.slice(0, 4096)),
-  });
-}
-
 // What to fix, for the refusals developers meet while setting up an app.
-function hintFor(endpoint: TwitterEndpoint, status: number, code?: number, message?: string): string {
+function hintFor(request: SignedRequest, status: number, { code, message }: ProviderError): string {
+  const { endpoint, params = {} } = request;
   if (code === 415 || /callback url not approved/i.test(message ?? '')) {
-    return ' Register the callback URL exactly as sent in the app settings on the Twitter developer portal.';
+    return (
+      ` The callback URL sent was ${params.oauth_callback ?? '(none)'}: register it exactly so ` +
+      '(scheme, host, port and path) in the app settings on the X developer portal, or set callbackURL to one that is.'
+    );
   }
   if (code === 135) return " The server's clock is off; synchronise it (NTP).";
   if (endpoint === 'request_token' && (status === 401 || code === 32)) {
     return ' Check consumerKey and consumerSecret, and that the server clock is right.';
   }
   if (endpoint === 'access_token' && (status === 401 || code === 89)) {
-    return ' The request token or verifier was already used or has expired; start the sign-in again.';
+    // Twitter's PINs (the oob flow) are seven digits, for a person to type.
+    return /^\d{7}$/.test(params.oauth_verifier ?? '')
+      ? ' The PIN may be mistyped, or it was already used or has expired; get a new PIN and try again.'
+      : ' The request token or verifier was already used or has expired; start the sign-in again.';
   }
-  if (status === 429 || code === 88) return ' Twitter is rate limiting this app; try again later.';
+  if (code === 88) return ' Twitter is rate limiting this app; try again later.';
   if (status >= 500) return ' Twitter is having trouble; try again later.';
   return '';
 }
@@ -467,7 +447,7 @@ function requiredField(body: URLSearchParams, name: string, endpoint: TwitterEnd
     throw new TwitterSignInError(
       'ERR_TWITTER_RESPONSE',
       `Twitter's answer to ${endpoint} has no ${name}; it is not an OAuth ${endpoint.replace('_', ' ')} response.`,
-      { endpoint, status: 200 },
+      { endpoint, providerStatus: 200 },
     );
   }
   return value;

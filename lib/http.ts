@@ -18,7 +18,7 @@
  * @see https://undici.nodejs.org/#/docs/api/Dispatcher?id=dispatcherrequestoptions-callback
  */
 import { request, type Dispatcher } from 'undici';
-import { TwitterSignInError, type TwitterEndpoint } from './errors.js';
+import { parseProviderError, TwitterSignInError, type ProviderError, type TwitterEndpoint } from './errors.js';
 import { redactOAuthParams } from './redact.js';
 
 /** One request, ready to send: built afresh for a resend (a new nonce, a new signature). */
@@ -204,7 +204,7 @@ function classify(err: unknown, status: number | undefined): CallFailure {
 function failure(err: unknown, call: CallInfo, timeout: number, url: string): TwitterSignInError {
   const failed = err instanceof CallFailure ? err : classify(err, undefined);
   const { endpoint, label } = call;
-  const status = failed.status !== undefined ? { status: failed.status } : {};
+  const status = failed.status !== undefined ? { providerStatus: failed.status } : {};
   switch (failed.kind) {
     case 'timeout':
       return new TwitterSignInError('ERR_TWITTER_TIMEOUT', `Twitter did not answer ${label} within ${timeout} ms.`, {
@@ -230,6 +230,61 @@ function failure(err: unknown, call: CallInfo, timeout: number, url: string): Tw
       });
     }
   }
+}
+
+/**
+ * The typed error for an answer that is not a success: a redirect (never followed: a redirected
+ * OAuth call would be re-signed or re-sent for a host we did not choose) is
+ * `ERR_TWITTER_REDIRECT`, a 429 `ERR_TWITTER_RATE_LIMITED` with the reset time, anything else
+ * `ERR_TWITTER_HTTP`, each with Twitter's own words when its body has them. `hint` adds what to
+ * fix for the refusals developers meet while setting up an app.
+ */
+export function refused(
+  call: CallInfo,
+  res: HttpResponse,
+  hint: (provider: ProviderError, status: number) => string = () => '',
+): TwitterSignInError {
+  const { endpoint, label } = call;
+  const status = res.status;
+  if (status >= 300 && status < 400) {
+    return new TwitterSignInError(
+      'ERR_TWITTER_REDIRECT',
+      `Twitter answered ${label} with a redirect (HTTP ${status}); its OAuth endpoints do not redirect, ` +
+        'so it was not followed. Check the configured endpoint URL.',
+      { endpoint, providerStatus: status },
+    );
+  }
+  const provider = parseProviderError(res.body);
+  if (provider.message !== undefined) provider.message = redactOAuthParams(provider.message);
+  const fields = {
+    endpoint,
+    providerStatus: status,
+    ...(provider.code !== undefined ? { providerCode: provider.code } : {}),
+    ...(provider.error !== undefined ? { providerError: provider.error } : {}),
+    ...(provider.message !== undefined ? { providerMessage: provider.message } : {}),
+    // Successful bodies (which hold tokens) are never kept. Twitter's refusals hold no
+    // credentials, but what answers in its place may echo the request (a mock's "no match"
+    // page lists its headers): OAuth parameter values are blanked.
+    body: redactOAuthParams(res.body.slice(0, 4096)),
+  };
+  const said = [provider.error, provider.message].filter((s) => s !== undefined).join(': ');
+  const saidText = said ? `: ${said}${provider.code !== undefined ? ` (code ${provider.code})` : ''}` : '';
+  if (status === 429) {
+    const reset = rateLimitReset(res.headers['x-rate-limit-reset']);
+    return new TwitterSignInError(
+      'ERR_TWITTER_RATE_LIMITED',
+      `Twitter is rate-limiting ${label} (HTTP 429${saidText})` +
+        `${reset ? `; the limit resets at ${reset.toISOString()}` : ''}. Try again later.`,
+      { ...fields, ...(reset ? { rateLimitReset: reset } : {}) },
+    );
+  }
+  return new TwitterSignInError('ERR_TWITTER_HTTP', `Twitter refused ${label} with HTTP ${status}${saidText}.${hint(provider, status)}`, fields);
+}
+
+// X's x-rate-limit-reset is the epoch second at which the window resets.
+function rateLimitReset(value: string | string[] | undefined): Date | undefined {
+  const seconds = Number(header(value));
+  return Number.isSafeInteger(seconds) && seconds > 0 ? new Date(seconds * 1000) : undefined;
 }
 
 /**

@@ -78,13 +78,13 @@ export async function lookUpProfile(
     if (err instanceof TwitterSignInError && err.code === 'ERR_TWITTER_HTTP') {
       throw new TwitterSignInError(
         'ERR_PROFILE_UNAVAILABLE',
-        `Twitter refused the profile lookup ${endpoint} with HTTP ${err.status}` +
+        `Twitter refused the profile lookup ${endpoint} with HTTP ${err.providerStatus}` +
           `${err.providerMessage ? `: ${err.providerMessage}` : ''}. The app's API access level may not include ` +
           `this endpoint; set fetchProfile: false to sign in with user_id and screen_name only` +
           `${lookup === 'v2' ? ", or try fetchProfile: 'v1.1'" : ''}.`,
         {
           endpoint: 'profile',
-          ...(err.status !== undefined ? { status: err.status } : {}),
+          ...(err.providerStatus !== undefined ? { providerStatus: err.providerStatus } : {}),
           ...(err.providerCode !== undefined ? { providerCode: err.providerCode } : {}),
           ...(err.providerMessage !== undefined ? { providerMessage: err.providerMessage } : {}),
           cause: err,

@@ -305,7 +305,7 @@ describe('TwitterOAuthClient', () => {
         client = clientFor(p.url);
         const err = await rejection(client.getRequestToken({ callbackURL: 'oob' }));
         expect(err.code).to.equal('ERR_TWITTER_REDIRECT');
-        expect(err.status).to.equal(302);
+        expect(err.providerStatus).to.equal(302);
         expect(p.seen.map((s) => s.url)).to.deep.equal(['/oauth/request_token']);
       });
 
@@ -357,7 +357,7 @@ describe('TwitterOAuthClient', () => {
         const err = await rejection(client.getRequestToken({ callbackURL: 'oob' }));
         expect(err.code).to.equal('ERR_TWITTER_RESPONSE');
         expect(err.message).to.include('compressed');
-        expect(err.status).to.equal(200);
+        expect(err.providerStatus).to.equal(200);
       });
 
       it('reads a body whose Content-Encoding names no compression (identity, or a misconfigured utf-8)', async () => {
@@ -375,12 +375,34 @@ describe('TwitterOAuthClient', () => {
         client = clientFor(p.url);
         const err = await rejection(client.getRequestToken({ callbackURL: 'oob' }));
         expect(err.code).to.equal('ERR_TWITTER_HTTP');
-        expect(err.status).to.equal(401);
+        expect(err.providerStatus).to.equal(401);
         expect(err.providerCode).to.equal(135);
         expect(err.providerMessage).to.equal('Timestamp out of bounds.');
         expect(err.message).to.include('clock');
         expect(err.body).to.equal(body);
         expect(Object.keys(err)).not.to.include('body');
+      });
+
+      it('is ERR_TWITTER_RATE_LIMITED on a 429, with the reset time from x-rate-limit-reset, and status 503 for the app', async () => {
+        p = await provider((_req, res) =>
+          res
+            .writeHead(429, { 'content-type': 'application/json', 'x-rate-limit-reset': '1893456000' })
+            .end('{"errors":[{"code":88,"message":"Rate limit exceeded"}]}'),
+        );
+        client = clientFor(p.url);
+        const err = await rejection(client.getRequestToken({ callbackURL: 'oob' }));
+        expect(err).to.include({ code: 'ERR_TWITTER_RATE_LIMITED', status: 503, providerStatus: 429, providerCode: 88 });
+        expect(err.rateLimitReset?.toISOString()).to.equal('2030-01-01T00:00:00.000Z');
+        expect(err.message).to.include('resets at 2030-01-01T00:00:00.000Z');
+      });
+
+      it('says the PIN may be mistyped when access_token refuses a seven-digit verifier', async () => {
+        p = await provider((_req, res) => res.writeHead(401).end('{"errors":[{"code":89,"message":"Invalid or expired token."}]}'));
+        client = clientFor(p.url);
+        const pin = await rejection(client.getAccessToken({ token: 't', tokenSecret: 's', verifier: '1234567' }));
+        expect(pin.message).to.include('The PIN may be mistyped');
+        const verifier = await rejection(client.getAccessToken({ token: 't', tokenSecret: 's', verifier: 'a-long-callback-verifier' }));
+        expect(verifier.message).to.include('already used or has expired; start the sign-in again');
       });
 
       it('never puts a secret, the verifier or the signature in an error, its toString, JSON, cause or body', async () => {

@@ -343,7 +343,7 @@ describe('HTTP to Twitter', () => {
       const err = await rejection(clientFor(server.url).getRequestToken({ callbackURL: 'oob' }));
       expect(err.code).to.equal('ERR_TWITTER_RESPONSE');
       expect(err.message).to.include('cannot be read');
-      expect(err.status).to.equal(200);
+      expect(err.providerStatus).to.equal(200);
     });
 
     it('reports a reset mid-body as ERR_TWITTER_NETWORK without resending (the answer had begun)', async () => {
@@ -356,7 +356,7 @@ describe('HTTP to Twitter', () => {
       closers.push(() => server.close());
       const err = await rejection(clientFor(server.url).getRequestToken({ callbackURL: 'oob' }));
       expect(err.code).to.equal('ERR_TWITTER_NETWORK');
-      expect(err.status).to.equal(200);
+      expect(err.providerStatus).to.equal(200);
       expect(connections).to.equal(1);
     });
 

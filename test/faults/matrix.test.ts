@@ -132,7 +132,7 @@ interface FaultCase {
   endpoints: readonly Endpoint[];
   fault(endpoint: Endpoint): FakeFault;
   code: TwitterSignInErrorCode;
-  /** The error's `status`, when Twitter answered with one. */
+  /** The error's `providerStatus`, when Twitter answered with one. */
   status?: number;
   /** A timeout case: the error may not come before `TIMEOUT`. */
   timesOut?: boolean;
@@ -167,7 +167,7 @@ function faultCases(trapURL: string): FaultCase[] {
         what: `answers HTTP ${status}`,
         endpoints: BOTH,
         fault: () => ({ status, body: twitterError(code, message) }),
-        code: 'ERR_TWITTER_HTTP',
+        code: status === 429 ? 'ERR_TWITTER_RATE_LIMITED' : 'ERR_TWITTER_HTTP',
         status,
       }),
     ),
@@ -393,7 +393,11 @@ describe('faults and bad input', () => {
           const typed = err as TwitterSignInError;
           expect(typed.code).to.equal(testCase.code);
           expect(typed.endpoint).to.equal(endpoint);
-          if (testCase.status !== undefined) expect(typed.status).to.equal(testCase.status);
+          if (testCase.status !== undefined) expect(typed.providerStatus).to.equal(testCase.status);
+          // Twitter's status is not the app's: a refusal upstream is a bad gateway, a timeout a gateway timeout.
+          expect(typed.status).to.equal(
+            testCase.code === 'ERR_TWITTER_TIMEOUT' ? 504 : testCase.code === 'ERR_TWITTER_RATE_LIMITED' ? 503 : 502,
+          );
           expect(JSON.parse(page)).to.include({ error: testCase.code });
 
           // In time: the timeout bounds every case; the timeout cases did wait for it.

@@ -16,7 +16,8 @@ import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { OAuth } from 'oauth';
 import { TwitterSignInError, type ProviderError, type TwitterEndpoint } from './errors.js';
-import { MAX_TIMEOUT, refused, send, type HttpCall, type HttpResponse } from './http.js';
+import { absoluteURL, checkDispatcher, checkTimeout, requireString } from './checks.js';
+import { refused, send, type HttpCall, type HttpResponse } from './http.js';
 
 /** Twitter's endpoints for the three-legged flow. api.x.com serves the same paths. */
 export const TWITTER_REQUEST_TOKEN_URL = 'https://api.twitter.com/oauth/request_token';
@@ -24,8 +25,7 @@ export const TWITTER_ACCESS_TOKEN_URL = 'https://api.twitter.com/oauth/access_to
 export const TWITTER_AUTHENTICATE_URL = 'https://api.twitter.com/oauth/authenticate';
 export const TWITTER_AUTHORIZE_URL = 'https://api.twitter.com/oauth/authorize';
 
-/** Default time allowed for each call to Twitter, in milliseconds. */
-export const DEFAULT_TIMEOUT = 10_000;
+export { DEFAULT_TIMEOUT } from './checks.js';
 
 export interface TwitterOAuthClientOptions {
   /** The app's API key (consumer key). Required. */
@@ -139,13 +139,13 @@ export class TwitterOAuthClient {
     if (!options || typeof options !== 'object') throw new TypeError('options must be an object');
     requireString(options.consumerKey, 'consumerKey');
     requireString(options.consumerSecret, 'consumerSecret');
-    this.requestTokenURL = absoluteURL(options.requestTokenURL ?? TWITTER_REQUEST_TOKEN_URL, 'requestTokenURL');
-    this.accessTokenURL = absoluteURL(options.accessTokenURL ?? TWITTER_ACCESS_TOKEN_URL, 'accessTokenURL');
-    this.userAuthorizationURL = absoluteURL(
+    this.requestTokenURL = signableURL(options.requestTokenURL ?? TWITTER_REQUEST_TOKEN_URL, 'requestTokenURL');
+    this.accessTokenURL = signableURL(options.accessTokenURL ?? TWITTER_ACCESS_TOKEN_URL, 'accessTokenURL');
+    this.userAuthorizationURL = signableURL(
       options.userAuthorizationURL ?? TWITTER_AUTHENTICATE_URL,
       'userAuthorizationURL',
     );
-    this.authorizeURL = absoluteURL(
+    this.authorizeURL = signableURL(
       options.authorizeURL ?? this.userAuthorizationURL.replace(/\/authenticate(?=$|\?)/, '/authorize'),
       'authorizeURL',
     );
@@ -264,7 +264,7 @@ export class TwitterOAuthClient {
    */
   authorizationHeader(options: AuthorizationHeaderOptions): string {
     requireString(options?.method, 'method');
-    absoluteURL(options.url, 'url');
+    signableURL(options.url, 'url');
     const ordered = this.#sign(
       options.method.toUpperCase(),
       options.url,
@@ -368,35 +368,6 @@ export class TwitterOAuthClient {
   }
 }
 
-/** `timeout`, checked: a positive number of milliseconds that node's timers can hold. */
-export function checkTimeout(value: number | undefined): number {
-  const timeout = value ?? DEFAULT_TIMEOUT;
-  // Node's timers take at most 2^31 - 1 ms (about 24.8 days); more would fire at once.
-  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0 || timeout > MAX_TIMEOUT) {
-    throw new TypeError(`timeout must be a positive number of milliseconds, at most ${MAX_TIMEOUT}`);
-  }
-  return timeout;
-}
-
-/**
- * `dispatcher`, checked; and the `agent` option of earlier versions refused with its replacement,
- * so an app that upgrades is not silently sent around its proxy or certificate authority.
- */
-export function checkDispatcher(options: { dispatcher?: unknown; agent?: unknown }): Dispatcher | undefined {
-  if (options.agent !== undefined) {
-    throw new TypeError(
-      'agent is not supported: calls go through undici. Pass an undici dispatcher as `dispatcher` instead, ' +
-        "e.g. dispatcher: new ProxyAgent('http://proxy:8080') or new Agent({ connect: { ca } }) from 'undici'.",
-    );
-  }
-  const dispatcher = options.dispatcher;
-  if (dispatcher === undefined) return undefined;
-  if (!dispatcher || typeof (dispatcher as Dispatcher).dispatch !== 'function') {
-    throw new TypeError("dispatcher must be an undici Dispatcher (an Agent, ProxyAgent or MockAgent from 'undici')");
-  }
-  return dispatcher as Dispatcher;
-}
-
 /** node-oauth's internals this client overrides or calls; stable across its releases. */
 interface OAuthInternals {
   _getNonce(size: number): string;
@@ -453,26 +424,12 @@ function requiredField(body: URLSearchParams, name: string, endpoint: TwitterEnd
   return value;
 }
 
-function requireString(value: unknown, name: string): asserts value is string {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new TypeError(`${name} is required and must be a non-empty string`);
-  }
-}
-
-function absoluteURL(value: string, name: string): string {
-  requireString(value, name);
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new TypeError(`${name} must be an absolute URL, got "${value}"`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new TypeError(`${name} must be an http(s) URL, got "${value}"`);
-  }
-  // node-oauth signs a query as a flat map: a repeated name, or an oauth_* one that the
-  // signature adds itself, would be signed differently from how it is sent.
-  const names = [...url.searchParams.keys()];
+/**
+ * An endpoint URL for node-oauth to sign: it signs a query as a flat map, so a repeated name, or
+ * an oauth_* one that the signature adds itself, would be signed differently from how it is sent.
+ */
+function signableURL(value: string, name: string): string {
+  const names = [...absoluteURL(value, name).searchParams.keys()];
   if (new Set(names).size !== names.length || names.some((n) => n.startsWith('oauth_'))) {
     throw new TypeError(`${name} must not repeat a query parameter or carry oauth_* parameters, got "${value}"`);
   }

@@ -2,7 +2,8 @@
  * The strategy's options: their types, defaults (in the JSDoc of each field), and the checks
  * that run once, in the constructor.
  */
-import { checkDispatcher, type TwitterOAuthClientOptions } from './client.js';
+import { checkDispatcher, requireString } from './checks.js';
+import type { TwitterOAuthClientOptions } from './client.js';
 import type { ProfileLookup } from './profile.js';
 import type { RequestTokenStore } from './stores/store.js';
 
@@ -98,7 +99,7 @@ export function validateStrategyOptions(options: TwitterSignInStrategyOptions): 
     throw new TypeError("skipExtendedUserProfile: false (passport-twitter's profile call) is fetchProfile: 'v1.1' here");
   }
   checkDispatcher(legacy);
-  assertString(options.callbackURL, 'callbackURL', ' (absolute, or relative to the request)');
+  requireString(options.callbackURL, 'callbackURL', ' (absolute, or relative to the request)');
   if (options.accessType !== undefined && options.accessType !== 'read' && options.accessType !== 'write') {
     throw new TypeError("accessType must be 'read' or 'write'");
   }
@@ -119,16 +120,10 @@ export function validateStrategyOptions(options: TwitterSignInStrategyOptions): 
   for (const name of ['authorize', 'forceLogin', 'includeEmail', 'passReqToCallback', 'proxy'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'boolean') throw new TypeError(`${name} must be a boolean`);
   }
-  if (options.screenName !== undefined) assertString(options.screenName, 'screenName');
-  if (options.sessionKey !== undefined) assertString(options.sessionKey, 'sessionKey');
+  if (options.screenName !== undefined) requireString(options.screenName, 'screenName');
+  if (options.sessionKey !== undefined) requireString(options.sessionKey, 'sessionKey');
   const store = options.requestTokenStore;
   if (store !== undefined && !['set', 'get', 'destroy'].every((m) => typeof (store as unknown as Record<string, unknown>)?.[m] === 'function')) {
     throw new TypeError('requestTokenStore must have set, get and destroy methods');
-  }
-}
-
-function assertString(value: unknown, name: string, hint = ''): asserts value is string {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new TypeError(`${name} is required and must be a non-empty string${hint}`);
   }
 }

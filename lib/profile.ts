@@ -18,6 +18,8 @@ export interface TwitterProfile extends Profile {
   displayName: string;
   /** The raw JSON of the profile lookup, when one ran. */
   _raw?: string;
+  /** The email address, when one was asked for and X returned it; `verified` when X says it is confirmed. */
+  emails?: { value: string; type?: string; verified?: boolean }[];
   /** What Twitter said about the user: the access-token parameters, or the looked-up profile. */
   _json: Record<string, unknown>;
 }
@@ -94,10 +96,16 @@ export async function lookUpProfile(
     throw err;
   }
   const raw = JSON.stringify(json);
-  return lookup === 'v2' ? fromV2(json, raw, endpoint) : fromV11(json, raw, endpoint);
+  return lookup === 'v2' ? profileFromUsersMe(json, raw, endpoint) : fromV11(json, raw, endpoint);
 }
 
-function fromV2(json: unknown, raw: string, endpoint: string): TwitterProfile {
+/**
+ * The profile from `GET /2/users/me`'s answer (`{"data":{…}}`): the OAuth 1.0a `'v2'` lookup's,
+ * and the OAuth 2.0 strategy's identity. `confirmed_email` (asked for with the `users.email`
+ * scope) becomes a verified `emails` entry: X returns only an address the user confirmed.
+ * @see https://docs.x.com/x-api/users/lookup/api-reference/get-users-me
+ */
+export function profileFromUsersMe(json: unknown, raw: string, endpoint = 'GET /2/users/me'): TwitterProfile {
   const data = objectAt(json, 'data', endpoint);
   const profile: TwitterProfile = {
     provider: 'twitter',
@@ -108,6 +116,9 @@ function fromV2(json: unknown, raw: string, endpoint: string): TwitterProfile {
     _json: data,
   };
   if (typeof data.profile_image_url === 'string') profile.photos = [{ value: data.profile_image_url }];
+  if (typeof data.confirmed_email === 'string' && data.confirmed_email) {
+    profile.emails = [{ value: data.confirmed_email, verified: true }];
+  }
   return profile;
 }
 

@@ -1,6 +1,7 @@
 /**
- * `passport-twitter-signin/testing`: a fake Twitter OAuth 1.0a provider for tests and local
- * development. Also runnable on its own: `npx passport-twitter-signin-fake --help`.
+ * `passport-twitter-signin/testing`: a fake Twitter (X) for tests and local development, with
+ * OAuth 1.0a and OAuth 2.0 on one server. Also runnable on its own:
+ * `npx passport-twitter-signin-fake --help`.
  */
 export { startFakeTwitter } from './server.js';
 export type {
@@ -8,6 +9,7 @@ export type {
   FakeFault,
   FakeTwitter,
   FakeTwitterEndpoints,
+  FakeTwitterOAuth2Endpoints,
   FakeTwitterOptions,
   FakeTwitterStats,
   FakeTwitterUser,

@@ -1,6 +1,7 @@
 /**
- * The HTML pages of the fake's browser flow, modelled on Twitter's: sign in and approve on one
- * screen, approve only, the PIN for `oob` clients, and the error pages.
+ * The HTML pages of the fake's browser flows, modelled on Twitter's: sign in and approve on one
+ * screen, approve only, the PIN for `oob` clients, and the error pages. Both protocols use them;
+ * each gives its own form target, hidden fields and permission lines.
  *
  * Every value printed goes through {@link escapeHTML}. The pages are given only what they show:
  * no token secret, consumer secret or password is ever passed in, so none can leak into one.
@@ -11,20 +12,17 @@
 /** What the app asked for with `x_auth_access_type` (Twitter's default is the app's setting; here, read). */
 export type AccessType = 'read' | 'write';
 
-/** The form on the sign-in and approval pages posts here. */
-export const DECIDE_PATH = '/oauth/decide';
-
 export function escapeHTML(value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 // Twitter's own wording on its authorization page.
-const READ_PERMISSIONS = [
+export const READ_PERMISSIONS = [
   'See Tweets from your timeline (including protected Tweets) as well as your Lists and collections.',
   'See your Twitter profile information and account settings.',
   'See accounts you follow, mute, and block.',
 ];
-const WRITE_PERMISSIONS = [
+export const WRITE_PERMISSIONS = [
   'Follow and unfollow accounts for you.',
   'Update your profile and account settings for you.',
   'Post and delete Tweets for you, and engage with Tweets posted by others.',
@@ -48,21 +46,45 @@ button { margin: 1rem .5rem 0 0; padding: .5rem 1.25rem; border-radius: 999px; b
 </style>
 </head>
 <body>
-<p><strong>Fake Twitter</strong>: a local stand-in for api.twitter.com, for development and tests.</p>
+<p><strong>Fake Twitter</strong>: a local stand-in for X (Twitter), for development and tests.</p>
 ${content}
 </body>
 </html>
 `;
 }
 
-function permissions(appName: string, accessType: AccessType): string {
-  const items = accessType === 'write' ? [...READ_PERMISSIONS, ...WRITE_PERMISSIONS] : READ_PERMISSIONS;
-  return `<h1>Authorize ${escapeHTML(appName)} to access your account?</h1>
+/** What OAuth 1.0a's `x_auth_access_type` lets an app do, in Twitter's words. */
+export function accessTypePermissions(accessType: AccessType): readonly string[] {
+  return accessType === 'write' ? [...READ_PERMISSIONS, ...WRITE_PERMISSIONS] : READ_PERMISSIONS;
+}
+
+/** What every consent page shows and submits. */
+export interface ConsentPage {
+  /** The app asking, as its developer named it. */
+  appName: string;
+  /** What the app will be able to do, one line each. */
+  permissions: readonly string[];
+  /** Where the form posts. */
+  action: string;
+  /** Hidden fields that say which sign-in the form is for. */
+  fields: readonly (readonly [string, string])[];
+}
+
+function permissions(page: ConsentPage): string {
+  return `<h1>Authorize ${escapeHTML(page.appName)} to access your account?</h1>
 <p>This application will be able to:</p>
 <ul id="permissions">
-${items.map((item) => `<li>${escapeHTML(item)}</li>`).join('\n')}
+${page.permissions.map((item) => `<li>${escapeHTML(item)}</li>`).join('\n')}
 </ul>
 <p>Will not be able to: see your Twitter password.</p>`;
+}
+
+function form(page: ConsentPage, inner: string): string {
+  const hidden = page.fields.map(([name, value]) => `<input type="hidden" name="${escapeHTML(name)}" value="${escapeHTML(value)}">`);
+  return `<form method="post" action="${escapeHTML(page.action)}">
+${hidden.join('\n')}
+${inner}
+</form>`;
 }
 
 function buttons(allowLabel: string): string {
@@ -71,47 +93,37 @@ function buttons(allowLabel: string): string {
 <button id="cancel" type="submit" name="decision" value="cancel" formnovalidate>Cancel</button>`;
 }
 
-/** Not signed in (or `force_login`): credentials and the permissions on one screen. */
-export function signInPage(page: {
-  appName: string;
-  accessType: AccessType;
-  oauthToken: string;
-  username?: string;
-  error?: string;
-}): string {
+/**
+ * Not signed in (or `force_login`): credentials and the permissions on one screen. `anyPassword`:
+ * no accounts were configured, so any username and password sign in, and the page says so.
+ */
+export function signInPage(page: ConsentPage & { username?: string; error?: string; anyPassword?: boolean }): string {
   return layout(
     'Sign in',
-    `${permissions(page.appName, page.accessType)}
+    `${permissions(page)}
 ${page.error === undefined ? '' : `<p class="error" role="alert">${escapeHTML(page.error)}</p>`}
-<form method="post" action="${DECIDE_PATH}">
-<input type="hidden" name="oauth_token" value="${escapeHTML(page.oauthToken)}">
-<label for="username">Username or email</label>
+${page.anyPassword ? '<p id="any-password">This fake accepts any username and password: each new username becomes an account.</p>' : ''}
+${form(
+  page,
+  `<label for="username">Username or email</label>
 <input id="username" name="username" autocomplete="username" required value="${escapeHTML(page.username ?? '')}">
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
-${buttons('Sign in')}
-</form>`,
+${buttons('Sign in')}`,
+)}`,
   );
 }
 
-/** Signed in but not yet approved (or `/oauth/authorize`, which always asks). */
-export function approvePage(page: {
-  appName: string;
-  accessType: AccessType;
-  oauthToken: string;
-  screenName: string;
-  allowLabel: 'Authorize app' | 'Sign in';
-}): string {
-  const switchAccount = `/oauth/authenticate?oauth_token=${encodeURIComponent(page.oauthToken)}&force_login=true`;
+/** Signed in but not yet approved (or an endpoint that always asks). `switchAccount`: signs in as someone else. */
+export function approvePage(
+  page: ConsentPage & { screenName: string; allowLabel: 'Authorize app' | 'Sign in'; switchAccount: string },
+): string {
   return layout(
     page.allowLabel,
-    `${permissions(page.appName, page.accessType)}
+    `${permissions(page)}
 <p>Signed in as <strong id="signed-in-as">@${escapeHTML(page.screenName)}</strong>.
-<a href="${escapeHTML(switchAccount)}">Not you?</a></p>
-<form method="post" action="${DECIDE_PATH}">
-<input type="hidden" name="oauth_token" value="${escapeHTML(page.oauthToken)}">
-${buttons(page.allowLabel)}
-</form>`,
+<a href="${escapeHTML(page.switchAccount)}">Not you?</a></p>
+${form(page, buttons(page.allowLabel))}`,
   );
 }
 

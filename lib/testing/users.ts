@@ -39,6 +39,11 @@ export class UserDirectory {
     users?.forEach((user, i) => this.add(user, `options.users[${i}]`));
   }
 
+  /** Whether any username and password sign in (no accounts were configured). */
+  get openSignUp(): boolean {
+    return this.#openSignUp;
+  }
+
   /** Adds an account; `field` names the option it came from in error messages. */
   add(user: FakeTwitterUser, field: string): StoredUser {
     if (typeof user !== 'object' || user === null) throw new TypeError(`${field} must be an object.`);
@@ -132,11 +137,12 @@ export const V2_USER_FIELDS: readonly string[] = [
 
 /**
  * `GET /2/users/me`: `id`, `name` and `username` always, plus the requested fields the fake
- * has a value for (Twitter, too, leaves out fields a user has no value for).
+ * has a value for (Twitter, too, leaves out fields a user has no value for). `emailGranted`: the
+ * token has the `users.email` scope, so `confirmed_email` may be returned.
  *
  * @see https://developer.twitter.com/en/docs/twitter-api/users/lookup/api-reference/get-users-me
  */
-export function v2User(user: StoredUser, fields: readonly string[]): Record<string, unknown> {
+export function v2User(user: StoredUser, fields: readonly string[], emailGranted: boolean): Record<string, unknown> {
   const available: Record<string, unknown> = {
     created_at: user.createdAt.toISOString(),
     description: '',
@@ -145,6 +151,8 @@ export function v2User(user: StoredUser, fields: readonly string[]): Record<stri
     verified: false,
   };
   const data: Record<string, unknown> = { id: user.id, name: user.name ?? user.screen_name, username: user.screen_name };
+  // confirmed_email only with the users.email scope (OAuth 2.0), and only for a user who has one.
+  if (emailGranted && user.email !== undefined) available.confirmed_email = user.email;
   for (const field of fields) if (field in available) data[field] = available[field];
   return data;
 }

@@ -17,6 +17,7 @@ import { startFakeTwitter, type FakeTwitter } from '../../lib/testing/index.js';
 import { requireBinary } from '../helpers/services.js';
 
 const CONSUMER_KEY = 'browser-example-key';
+const APP_NAME = 'Browser Example';
 // Distinctive, so finding it anywhere the browser can see is unambiguous.
 const CONSUMER_SECRET = 'browser-example-secret-3b7f0c2e9d6a';
 // What Debian's Chromium needs to start headless in a container, and no
@@ -57,7 +58,7 @@ describe('example app in a browser', function () {
     });
     appURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const callbackURL = `${appURL}/auth/twitter/callback`;
-    fake = await startFakeTwitter({ consumerKey: CONSUMER_KEY, consumerSecret: CONSUMER_SECRET, callbackURLs: [callbackURL] });
+    fake = await startFakeTwitter({ consumerKey: CONSUMER_KEY, consumerSecret: CONSUMER_SECRET, appName: APP_NAME, callbackURLs: [callbackURL] });
     server.on(
       'request',
       createApp({
@@ -131,7 +132,7 @@ describe('example app in a browser', function () {
     page.on('response', (response: Response) => seen.push(everythingIn(response)));
 
     await startSignIn('#sign-in');
-    expect(await page.textContent('h1')).to.equal(`Authorize ${CONSUMER_KEY} to access your account?`);
+    expect(await page.textContent('h1')).to.equal(`Authorize ${APP_NAME} to access your account?`);
     const permissions = await page.locator('#permissions li').allTextContents();
     expect(permissions).to.include('See your Twitter profile information and account settings.');
     // The app asked for no more than read access.

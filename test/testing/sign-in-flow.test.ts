@@ -53,7 +53,8 @@ describe('sign-in flow', () => {
       const page = await res.text();
       for (const id of ['username', 'password', 'allow', 'cancel']) expect(page).to.include(`id="${id}"`);
       expect(page).to.include(`action="${DECIDE}"`);
-      expect(page).to.include(`Authorize ${CONSUMER_KEY} to access your account?`);
+      expect(page).to.include(`Authorize Example App to access your account?`);
+      expect(page).to.include("accepts any username and password");
       expect(page).to.include('See your Twitter profile information');
       expect(page).to.match(/id="allow"[^>]*>Sign in</);
       expect(page).to.match(/id="cancel"[^>]*>Cancel</);

@@ -53,12 +53,19 @@ describe('users', () => {
   describe('v2User', () => {
     it('returns id, name and username plus the requested fields it has', () => {
       const user = { id: '12', screen_name: 'ann', createdAt: new Date('2018-10-10T20:19:24Z') };
-      expect(v2User(user, ['created_at', 'public_metrics'])).to.deep.equal({
+      expect(v2User(user, ['created_at', 'public_metrics'], false)).to.deep.equal({
         id: '12',
         name: 'ann',
         username: 'ann',
         created_at: '2018-10-10T20:19:24.000Z',
       });
+    });
+
+    it('returns confirmed_email only when asked for and the token has the users.email scope', () => {
+      const user = { id: '12', screen_name: 'ann', email: 'ann@example.com', createdAt: new Date() };
+      expect(v2User(user, ['confirmed_email'], true)).to.include({ confirmed_email: 'ann@example.com' });
+      expect(v2User(user, ['confirmed_email'], false)).not.to.have.property('confirmed_email');
+      expect(v2User(user, [], true)).not.to.have.property('confirmed_email');
     });
   });
 });

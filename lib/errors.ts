@@ -26,12 +26,18 @@ export type TwitterSignInErrorCode =
   /** No session is available to keep the pending sign-in in. */
   | 'ERR_SESSION_REQUIRED'
   /** The request-token store failed. */
-  | 'ERR_STORE';
+  | 'ERR_STORE'
+  /**
+   * A relative `callbackURL` cannot be resolved safely: the request's `Host` (or a trusted
+   * `X-Forwarded-Host`) is not a plain `host[:port]`, or not one of `callbackHosts`. `status` 400.
+   */
+  | 'ERR_CALLBACK_HOST';
 
 /** Which call to Twitter an error came from. */
 export type TwitterEndpoint = 'request_token' | 'access_token' | 'profile';
 
 export interface TwitterSignInErrorOptions {
+  /** Twitter's HTTP status; for an error in the app's own request, the status to answer it with. */
   status?: number;
   endpoint?: TwitterEndpoint;
   providerCode?: number;
@@ -44,7 +50,10 @@ export interface TwitterSignInErrorOptions {
 export class TwitterSignInError extends Error {
   override name = 'TwitterSignInError';
   readonly code: TwitterSignInErrorCode;
-  /** HTTP status of Twitter's answer, when there was one. */
+  /**
+   * HTTP status of Twitter's answer, when there was one; for `ERR_CALLBACK_HOST`, 400, the
+   * status Express's error handler then answers the browser with.
+   */
   readonly status?: number;
   /** The call to Twitter this error came from, when it came from one. */
   readonly endpoint?: TwitterEndpoint;

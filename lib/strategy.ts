@@ -101,6 +101,7 @@ export class TwitterSignInStrategy extends PassportStrategy {
   private readonly _verify: (...args: unknown[]) => VerifyResult;
   private readonly _passReqToCallback: boolean;
   private readonly _callbackURL: string;
+  private readonly _callbackHosts: readonly string[] | undefined;
   private readonly _defaults: Required<Pick<TwitterAuthenticateOptions, 'forceLogin' | 'authorize'>> &
     Pick<TwitterAuthenticateOptions, 'screenName' | 'accessType'>;
   private readonly _proxy: boolean | undefined;
@@ -136,6 +137,7 @@ export class TwitterSignInStrategy extends PassportStrategy {
     this._verify = verify as (...args: unknown[]) => VerifyResult;
     this._passReqToCallback = options.passReqToCallback === true;
     this._callbackURL = options.callbackURL;
+    this._callbackHosts = options.callbackHosts && [...options.callbackHosts];
     this._defaults = {
       forceLogin: options.forceLogin === true,
       authorize: options.authorize === true,
@@ -190,7 +192,7 @@ export class TwitterSignInStrategy extends PassportStrategy {
   private async _start(req: Request, options: TwitterAuthenticateOptions): Promise<Outcome> {
     // A store that cannot work here (no session) says so before Twitter is called.
     if (this._store.check) await this._storeCall(() => this._store.check!(req));
-    const callbackURL = resolveCallbackURL(options.callbackURL ?? this._callbackURL, req, this._proxy);
+    const callbackURL = resolveCallbackURL(options.callbackURL ?? this._callbackURL, req, this._proxy, this._callbackHosts);
     const accessType = options.accessType ?? this._defaults.accessType;
     const requestToken = await this.client.getRequestToken({
       callbackURL,

@@ -3,7 +3,7 @@
  * browser (a cookie jar over fetch, redirects not followed) to drive it.
  */
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import http, { type IncomingHttpHeaders, type Server } from 'node:http';
 import express, { type Express } from 'express';
 import session from 'express-session';
 import { Passport } from 'passport';
@@ -99,4 +99,22 @@ export class Browser {
     }
     return res;
   }
+}
+
+/**
+ * A GET sent with node's http client, which (unlike fetch) lets a test choose the Host header,
+ * as a hostile client can. Resolves with the status, the headers and the body.
+ */
+export function rawGet(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers, agent: false, setHost: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+  });
 }

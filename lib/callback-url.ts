@@ -1,5 +1,6 @@
 /**
- * Resolves a relative `callbackURL` against the request the sign-in started from.
+ * Resolves a relative `callbackURL` against the request the sign-in started from, and tells the
+ * request-token store whether that request came over HTTPS, by the same rule.
  *
  * A relative callback trusts the request's `Host` (or a trusted proxy's `X-Forwarded-Host`):
  * Twitter sends the user back, with their verifier, to whatever host that yields. So the header
@@ -8,6 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { TwitterSignInError } from './errors.js';
+import type { StoreContext } from './stores/store.js';
 
 type ExpressRequest = IncomingMessage & {
   app?: { get?(setting: string): unknown };
@@ -58,14 +60,11 @@ export function resolveCallbackURL(
   allowedHosts?: readonly string[],
 ): string {
   if (/^[a-z][a-z0-9+.-]*:/i.test(callbackURL)) return callbackURL;
-  const trusted = trustProxy ?? expressTrusts(req as ExpressRequest);
-  const encrypted = (req.socket as TLSSocket | undefined)?.encrypted === true;
-  let protocol = encrypted ? 'https' : 'http';
+  const trusted = trusts(req, trustProxy);
+  const protocol = protocolOf(req, trusted);
   let host = req.headers.host;
   let header = 'Host';
   if (trusted) {
-    const proto = first(req.headers['x-forwarded-proto'])?.toLowerCase();
-    if (proto === 'https' || proto === 'http') protocol = proto;
     const forwarded = first(req.headers['x-forwarded-host']);
     if (forwarded !== undefined) {
       host = forwarded;
@@ -94,8 +93,25 @@ export function resolveCallbackURL(
   return url.toString();
 }
 
-function expressTrusts(req: ExpressRequest): boolean {
-  const trust = req.app?.get?.('trust proxy fn');
+/**
+ * What the strategy tells its request-token store about this request: whether it came over
+ * HTTPS, by the same rule (and the same `proxy` option) that gives a relative callback URL its
+ * scheme, so the cookie store's `Secure` and the callback's `https:` never disagree.
+ */
+export function storeContextOf(req: IncomingMessage, trustProxy: boolean | undefined): StoreContext {
+  return { secure: protocolOf(req, trusts(req, trustProxy)) === 'https' };
+}
+
+// The socket's TLS, unless a trusted proxy says which scheme the browser used.
+function protocolOf(req: IncomingMessage, trusted: boolean): 'http' | 'https' {
+  const proto = trusted ? first(req.headers['x-forwarded-proto'])?.toLowerCase() : undefined;
+  if (proto === 'https' || proto === 'http') return proto;
+  return (req.socket as TLSSocket | undefined)?.encrypted === true ? 'https' : 'http';
+}
+
+function trusts(req: IncomingMessage, trustProxy: boolean | undefined): boolean {
+  if (trustProxy !== undefined) return trustProxy;
+  const trust = (req as ExpressRequest).app?.get?.('trust proxy fn');
   return typeof trust === 'function' && trust(req.socket?.remoteAddress ?? '', 0) === true;
 }
 

@@ -41,6 +41,7 @@ export {
 export {
   CookieRequestTokenStore,
   DEFAULT_COOKIE_NAME,
+  DEFAULT_HTTPS_COOKIE_NAME,
   MIN_SECRET_LENGTH,
   type CookieRequestTokenStoreOptions,
 } from './stores/cookie.js';

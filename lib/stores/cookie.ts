@@ -86,10 +86,11 @@ type ScopedEntry = [...Entry, scope: string];
 // at least that much). Writes stay within it, and reads refuse anything longer before decoding,
 // so a hostile client cannot make us base64-decode and decrypt megabytes per request.
 const MAX_COOKIE_BYTES = 4096;
-// Cookies of the same name from other paths or parent domains are sent too; try a few, not all.
-const MAX_CANDIDATES = 4;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+// The shortest plaintext this store seals: one entry, `[["","",0,""]]` (an empty list is never
+// written; the cookie is cleared instead). Anything shorter is junk, refused without decrypting.
+const MIN_PLAINTEXT_BYTES = 14;
 // HKDF's `info`: keys derived for this purpose are useless for anything else the app derives
 // from the same secret (and vice versa).
 const KEY_INFO = 'passport-twitter-signin/CookieRequestTokenStore/v1/aes-256-gcm';
@@ -220,8 +221,15 @@ export class CookieRequestTokenStore implements RequestTokenStore {
     const values = cookieValues(req.headers.cookie, name);
     let state = { entries: [] as ScopedEntry[], present: values.length > 0 };
     // Several cookies can share our name (a parent domain's, an older path's), and a planted one
-    // is sent first if its path is longer: the first that opens wins, so junk cannot hide ours.
+    // is sent first if its path is longer: every candidate is tried until one opens, so no number
+    // of junk cookies can hide ours. The Cookie header's own size bounds the work (node refuses
+    // headers over 16 KiB by default: at most about 280 candidates, a few milliseconds of
+    // decryption per key), and junk that is not base64url of a sealed cookie's length, or repeats
+    // a value already tried, costs no decryption.
+    const tried = new Set<string>();
     for (const value of values) {
+      if (tried.has(value)) continue;
+      tried.add(value);
       const entries = this.#open(value, name);
       if (entries) {
         state = { entries, present: true };
@@ -287,7 +295,7 @@ export class CookieRequestTokenStore implements RequestTokenStore {
   #open(value: string, name: string): ScopedEntry[] | undefined {
     if (value.length > MAX_COOKIE_BYTES || !BASE64URL.test(value)) return undefined;
     const raw = Buffer.from(value, 'base64url');
-    if (raw.length < IV_BYTES + TAG_BYTES + 2) return undefined;
+    if (raw.length < IV_BYTES + TAG_BYTES + MIN_PLAINTEXT_BYTES) return undefined;
     const iv = raw.subarray(0, IV_BYTES);
     const body = raw.subarray(IV_BYTES, raw.length - TAG_BYTES);
     const tag = raw.subarray(raw.length - TAG_BYTES);
@@ -362,7 +370,7 @@ function cookieValues(header: string | undefined, name: string): string[] {
   if (typeof header !== 'string') return [];
   const values: string[] = [];
   let start = 0;
-  while (start < header.length && values.length < MAX_CANDIDATES) {
+  while (start < header.length) {
     let end = header.indexOf(';', start);
     if (end === -1) end = header.length;
     const pair = header.slice(start, end);

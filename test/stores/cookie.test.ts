@@ -263,6 +263,24 @@ describe('CookieRequestTokenStore', () => {
       await expectSignedIn(res);
     });
 
+    it('finds its cookie behind any number of planted ones of the same name', async () => {
+      const app = await appWith({ secret: SECRET });
+      twitter.requestTokens();
+      twitter.accessTokens();
+      const browser = new Browser();
+      const token = await start(browser, app);
+      const real = browser.cookies.get(COOKIE)!;
+      // Junk that passes every cheap check (base64url, a sealed cookie's length) and fails only
+      // decryption, as much as fits in node's 16 KiB of headers: four of these used to hide the
+      // real cookie, which came fifth.
+      const planted = Array.from({ length: 100 }, () => `${COOKIE}=${randomBytes(90).toString('base64url')}`);
+      const res = await new Browser().get(
+        `${app.url}/auth/twitter/callback?oauth_token=${token}&oauth_verifier=v`,
+        { cookie: [...planted, `${COOKIE}=${real}`].join('; ') },
+      );
+      await expectSignedIn(res);
+    });
+
     it('forgets a sign-in the user cancelled on Twitter', async () => {
       const app = await appWith({ secret: SECRET });
       twitter.requestTokens();

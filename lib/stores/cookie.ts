@@ -45,12 +45,19 @@ const EXPIRY_GRACE_SECONDS = 60;
 
 /** The shortest secret accepted, in characters. */
 export const MIN_SECRET_LENGTH = 32;
+// Below these a secret is refused as plainly not random (see looksRandom).
+const MIN_SECRET_CHARACTERS = 7;
+const MIN_SECRET_TRIGRAMS = 20;
 
 export interface CookieRequestTokenStoreOptions {
   /**
    * The key material: a random string of at least 32 characters, or a non-empty array of them to
    * rotate keys (newest first: cookies are written with the first and read with any). Required.
-   * Keep it out of the code, like any server secret.
+   * Keep it out of the code, like any server secret. A secret that is plainly not random is
+   * refused: fewer than 7 different characters (`'0'.repeat(32)`), or fewer than 20 different
+   * 3-character sequences (a short run repeated, `'password'.repeat(4)`). Random hex or base64
+   * of 32+ characters passes (`crypto.randomBytes(32).toString('hex')`; 32 random hex characters
+   * fall short by chance about once in 5 billion).
    */
   secret: string | readonly string[];
   /**
@@ -338,7 +345,31 @@ function secretsOf(secret: unknown): string[] {
         'or a non-empty array of them (newest first) to rotate keys',
     );
   }
+  list.forEach((s, i) => {
+    if (!looksRandom(s as string)) {
+      // The secret itself is never part of the message.
+      throw new TypeError(
+        `${Array.isArray(secret) ? `secret[${i}]` : 'secret'} is long enough but not random: it has fewer than ` +
+          `${MIN_SECRET_CHARACTERS} different characters, or repeats short runs (fewer than ${MIN_SECRET_TRIGRAMS} ` +
+          'different 3-character sequences), so the cookie key could be guessed. Use a random string, e.g. ' +
+          `node -e "console.log(require('node:crypto').randomBytes(32).toString('hex'))"`,
+      );
+    }
+  });
   return list as string[];
+}
+
+// A screen for secrets that are plainly not random, not a measure of randomness: 32 zeros, 'ab'
+// repeated, a word repeated, one random half twice. The key is derived with HKDF (no slow hash),
+// so such a secret would be found at once from any captured cookie. The thresholds keep every
+// random secret: a random 32-character hex string has fewer than 7 different characters about
+// once in 5 * 10^9 draws (base64 far less often), and all but one or two of its 30
+// 3-character windows differ (none of 200,000 draws had fewer than 26).
+function looksRandom(secret: string): boolean {
+  if (new Set(secret).size < MIN_SECRET_CHARACTERS) return false;
+  const trigrams = new Set<string>();
+  for (let i = 0; i + 3 <= secret.length && trigrams.size < MIN_SECRET_TRIGRAMS; i++) trigrams.add(secret.slice(i, i + 3));
+  return trigrams.size >= MIN_SECRET_TRIGRAMS;
 }
 
 // HKDF rather than scrypt: the secret is required to be long and random, so slowing down

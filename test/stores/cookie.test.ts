@@ -701,8 +701,44 @@ describe('CookieRequestTokenStore', () => {
     });
 
     it('accepts a 32-character secret and a list of them', () => {
-      expect(() => new CookieRequestTokenStore({ secret: 'x'.repeat(32) })).not.to.throw();
+      expect(() => new CookieRequestTokenStore({ secret: randomBytes(16).toString('hex') })).not.to.throw();
       expect(() => new CookieRequestTokenStore({ secret: [SECRET, OLD_SECRET] })).not.to.throw();
+    });
+
+    it('refuses a long secret that is not random: a tiny alphabet or a short run repeated', () => {
+      const weak = [
+        '0'.repeat(32), // 32 zeros
+        '\0'.repeat(32), // 32 zero bytes
+        Buffer.alloc(32).toString('hex'),
+        Buffer.alloc(32).toString('base64'),
+        'x'.repeat(32),
+        'ab'.repeat(16),
+        'abcdef'.repeat(6),
+        '0123456789abcdef'.repeat(2), // 16 different characters, but a run of 16 twice
+        'password'.repeat(4),
+        randomBytes(8).toString('hex').repeat(2), // random, but only 64 bits, twice
+        '01'.repeat(8) + '10'.repeat(8) + '0110'.repeat(4), // two characters, in no simple period
+      ];
+      for (const secret of weak) {
+        expect(() => new CookieRequestTokenStore({ secret }), JSON.stringify(secret))
+          .to.throw(TypeError, /secret .*random/)
+          .that.satisfies((err: Error) => !err.message.includes(secret));
+      }
+      expect(() => new CookieRequestTokenStore({ secret: [SECRET, '0'.repeat(32)] })).to.throw(TypeError, /secret\[1\]/);
+    });
+
+    it('accepts random hex, base64 and base64url secrets of 32 characters and more, every time', () => {
+      for (let i = 0; i < 1000; i++) {
+        for (const secret of [
+          randomBytes(16).toString('hex'),
+          randomBytes(24).toString('base64'),
+          randomBytes(24).toString('base64url'),
+          randomBytes(32).toString('hex'),
+          randomBytes(32).toString('base64url'),
+        ]) {
+          expect(() => new CookieRequestTokenStore({ secret }), secret).not.to.throw();
+        }
+      }
     });
 
     it('never shows the secret in an error', () => {

@@ -361,8 +361,8 @@ function secretsOf(secret: unknown): string[] {
 
 // A screen for secrets that are plainly not random, not a measure of randomness: 32 zeros, 'ab'
 // repeated, a word repeated, one random half twice. The key is derived with HKDF (no slow hash),
-// so such a secret would be found at once from any captured cookie. The thresholds keep every
-// random secret: a random 32-character hex string has fewer than 7 different characters about
+// so such a secret would be found at once from any captured cookie. The thresholds spare random
+// secrets: a random 32-character hex string has fewer than 7 different characters about
 // once in 5 * 10^9 draws (base64 far less often), and all but one or two of its 30
 // 3-character windows differ (none of 200,000 draws had fewer than 26).
 function looksRandom(secret: string): boolean {

@@ -99,6 +99,8 @@ const FORM = 'application/x-www-form-urlencoded';
 // a few hundred bytes, and nothing here decompresses.
 const COMMON_HEADERS = { Accept: '*/*', 'Accept-Encoding': 'identity', 'User-Agent': USER_AGENT } as const;
 
+const SECRET_PARAMS = new Set(['oauth_signature', 'oauth_nonce', 'oauth_token', 'oauth_verifier']);
+
 interface SignedRequest {
   method: 'GET' | 'POST';
   url: string;
@@ -339,9 +341,11 @@ export class TwitterOAuthClient {
       body += `${body ? '&' : ''}${oauth._encodeData(name)}=${oauth._encodeData(params[name])}`;
     }
     const authorization = oauth._buildAuthorizationHeaders(ordered);
+    // What an echo of this request must not give away: the signature, the nonce, the token, the verifier.
+    const secrets = ordered.filter(([name]) => SECRET_PARAMS.has(name)).map(([, value]) => value);
     return request.method === 'POST'
-      ? { method: 'POST', url: target.href, headers: { ...COMMON_HEADERS, Authorization: authorization, 'Content-Type': FORM }, body }
-      : { method: 'GET', url: target.href, headers: { ...COMMON_HEADERS, Authorization: authorization } };
+      ? { method: 'POST', url: target.href, headers: { ...COMMON_HEADERS, Authorization: authorization, 'Content-Type': FORM }, body, secrets }
+      : { method: 'GET', url: target.href, headers: { ...COMMON_HEADERS, Authorization: authorization }, secrets };
   }
 
   #target(url: string): Target {

@@ -30,7 +30,12 @@ export type TwitterSignInErrorCode =
   /** No session is available to keep the pending sign-in in. */
   | 'ERR_SESSION_REQUIRED'
   /** The request-token store (or the one-time claim) failed. */
-  | 'ERR_STORE';
+  | 'ERR_STORE'
+  /**
+   * A relative `callbackURL` cannot be resolved safely: the request's `Host` (or a trusted
+   * `X-Forwarded-Host`) is not a plain `host[:port]`, or not one of `callbackHosts`.
+   */
+  | 'ERR_CALLBACK_HOST';
 
 /**
  * The HTTP status an app should answer with for each code, as `err.status` (Express's error
@@ -50,6 +55,8 @@ const STATUS: Record<TwitterSignInErrorCode, number> = {
   ERR_PROFILE_UNAVAILABLE: 502,
   ERR_SESSION_REQUIRED: 500,
   ERR_STORE: 500,
+  // The request itself is bad: its Host is not one the app serves sign-ins on.
+  ERR_CALLBACK_HOST: 400,
 };
 
 /** Which call to Twitter an error came from. */
@@ -85,7 +92,8 @@ export class TwitterSignInError extends Error {
   readonly code: TwitterSignInErrorCode;
   /**
    * The HTTP status for the app's answer: 502 when Twitter refused or broke, 504 when it did not
-   * answer in time, 503 when it rate-limits, 500 for the app's own setup (no session, a store).
+   * answer in time, 503 when it rate-limits, 500 for the app's own setup (no session, a store),
+   * 400 for a request whose Host cannot be trusted to build the callback URL.
    */
   readonly status: number;
   /** Twitter's HTTP status, when it answered (401 for a wrong consumer secret, …). */

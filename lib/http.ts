@@ -19,7 +19,7 @@
  */
 import { request, type Dispatcher } from 'undici';
 import { parseProviderError, TwitterSignInError, type ProviderError, type TwitterEndpoint } from './errors.js';
-import { redactOAuthParams } from './redact.js';
+import { redactOAuthParams, redactValues } from './redact.js';
 
 /** One request, ready to send: built afresh for a resend (a new nonce, a new signature). */
 export interface HttpCall {
@@ -30,6 +30,12 @@ export interface HttpCall {
   headers: Record<string, string>;
   /** The form body, for a POST. */
   body?: string;
+  /**
+   * The values this request carries that must never be repeated in an error (a signature, a
+   * verifier, a code, a token): blanked, in any encoding, wherever a provider's or a mock's
+   * echo of the request is kept.
+   */
+  secrets?: readonly string[];
 }
 
 /** A complete answer, whatever its status. */
@@ -37,6 +43,8 @@ export interface HttpResponse {
   status: number;
   headers: Readonly<Record<string, string | string[] | undefined>>;
   body: string;
+  /** The request's `secrets`, for {@link refused} to blank in what it keeps of the body. */
+  secrets: readonly string[];
 }
 
 /** What is being asked, for the messages of the errors a call ends in. */
@@ -78,6 +86,8 @@ class CallFailure extends Error {
   }
 }
 
+const NO_SECRETS: readonly string[] = [];
+
 // The reason the deadline aborts a call with: told apart from any other abort by identity.
 const DEADLINE = new CallFailure('timeout', 'deadline');
 
@@ -105,7 +115,7 @@ export async function send(prepare: () => HttpCall, call: CallInfo, options: Htt
       return await attempt(sent, left, options.dispatcher);
     }
   } catch (err) {
-    throw failure(err, call, options.timeout, sent.url);
+    throw failure(err, call, options.timeout, sent);
   }
 }
 
@@ -139,7 +149,7 @@ async function attempt(call: HttpCall, timeout: number, dispatcher: Dispatcher |
       throw new CallFailure('too-large', 'too large', status);
     }
     const body = await readCapped(res.body, status);
-    return { status, headers: res.headers, body };
+    return { status, headers: res.headers, body, secrets: call.secrets ?? NO_SECRETS };
   } finally {
     clearTimeout(timer);
   }
@@ -201,7 +211,7 @@ function classify(err: unknown, status: number | undefined): CallFailure {
 }
 
 /** A failed call as the typed error the app sees, naming what was asked and of whom. */
-function failure(err: unknown, call: CallInfo, timeout: number, url: string): TwitterSignInError {
+function failure(err: unknown, call: CallInfo, timeout: number, sent: HttpCall): TwitterSignInError {
   const failed = err instanceof CallFailure ? err : classify(err, undefined);
   const { endpoint, label } = call;
   const status = failed.status !== undefined ? { providerStatus: failed.status } : {};
@@ -217,11 +227,11 @@ function failure(err: unknown, call: CallInfo, timeout: number, url: string): Tw
       return new TwitterSignInError('ERR_TWITTER_RESPONSE', `Twitter's answer to ${label} cannot be read: ${failed.message}.`, {
         endpoint,
         ...status,
-        ...(failed.cause !== undefined ? { cause: sanitizeCause(failed.cause) } : {}),
+        ...(failed.cause !== undefined ? { cause: sanitizeCause(failed.cause, sent.secrets) } : {}),
       });
     default: {
-      const host = new URL(url).host;
-      const cause = failed.cause !== undefined ? sanitizeCause(failed.cause) : undefined;
+      const host = new URL(sent.url).host;
+      const cause = failed.cause !== undefined ? sanitizeCause(failed.cause, sent.secrets) : undefined;
       const why = failed.kind === 'closed' ? failed.message : (cause?.message ?? 'the connection failed');
       return new TwitterSignInError('ERR_TWITTER_NETWORK', `The connection to ${host} failed during ${label}: ${why}.`, {
         endpoint,
@@ -255,7 +265,8 @@ export function refused(
     );
   }
   const provider = parseProviderError(res.body);
-  if (provider.message !== undefined) provider.message = redactOAuthParams(provider.message);
+  const redact = (text: string) => redactValues(redactOAuthParams(text), res.secrets);
+  if (provider.message !== undefined) provider.message = redact(provider.message);
   const fields = {
     endpoint,
     providerStatus: status,
@@ -264,8 +275,9 @@ export function refused(
     ...(provider.message !== undefined ? { providerMessage: provider.message } : {}),
     // Successful bodies (which hold tokens) are never kept. Twitter's refusals hold no
     // credentials, but what answers in its place may echo the request (a mock's "no match"
-    // page lists its headers): OAuth parameter values are blanked.
-    body: redactOAuthParams(res.body.slice(0, 4096)),
+    // page lists its headers): OAuth parameter values, and every value the request carried,
+    // are blanked.
+    body: redact(res.body.slice(0, 4096)),
   };
   const said = [provider.error, provider.message].filter((s) => s !== undefined).join(': ');
   const saidText = said ? `: ${said}${provider.code !== undefined ? ` (code ${provider.code})` : ''}` : '';
@@ -292,9 +304,9 @@ function rateLimitReset(value: string | string[] | undefined): Date | undefined 
  * Authorization signature) or the socket. Keep the message, with OAuth values blanked, and the
  * code only.
  */
-export function sanitizeCause(cause: unknown): Error & { code?: string } {
+export function sanitizeCause(cause: unknown, secrets: readonly string[] = NO_SECRETS): Error & { code?: string } {
   const clean: Error & { code?: string } = new Error(
-    redactOAuthParams(cause instanceof Error ? cause.message : String(cause)),
+    redactValues(redactOAuthParams(cause instanceof Error ? cause.message : String(cause)), secrets),
   );
   const code = (cause as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && code) clean.code = code;

@@ -31,7 +31,7 @@ export {
   type TwitterSignInErrorCode,
 } from './errors.js';
 export { DEFAULT_USER_FIELDS, type ProfileLookup, type TwitterProfile } from './profile.js';
-export type { PendingSignIn, RequestTokenStore } from './stores/store.js';
+export type { PendingSignIn, RequestTokenStore, StoreContext } from './stores/store.js';
 export {
   SessionRequestTokenStore,
   DEFAULT_MAX_PENDING,
@@ -41,6 +41,7 @@ export {
 export {
   CookieRequestTokenStore,
   DEFAULT_COOKIE_NAME,
+  DEFAULT_HTTPS_COOKIE_NAME,
   MIN_SECRET_LENGTH,
   type CookieRequestTokenStoreOptions,
 } from './stores/cookie.js';

@@ -92,6 +92,8 @@ export interface ProfileOptions {
 }
 
 const FORM = 'application/x-www-form-urlencoded';
+// The form fields whose values are credentials (the grant type and redirect_uri are not).
+const SECRET_PARAMS = ['code', 'code_verifier', 'refresh_token', 'token'];
 const COMMON_HEADERS = { Accept: 'application/json', 'Accept-Encoding': 'identity', 'User-Agent': 'passport-twitter-signin' } as const;
 
 /**
@@ -109,6 +111,7 @@ export class TwitterOAuth2Client {
   readonly dispatcher: Dispatcher | undefined;
   /** `Basic base64(client_id:client_secret)`, for a confidential client. Never exposed. */
   readonly #basic: string | undefined;
+  readonly #secret: string | undefined;
 
   constructor(options: TwitterOAuth2ClientOptions) {
     if (!options || typeof options !== 'object') throw new TypeError('options must be an object');
@@ -121,6 +124,7 @@ export class TwitterOAuth2Client {
     this.profileURL = absoluteURL(options.profileURL ?? X_PROFILE_URL, 'profileURL').href;
     this.timeout = checkTimeout(options.timeout);
     this.dispatcher = checkDispatcher(options);
+    this.#secret = options.clientSecret;
     // RFC 6749 §2.3.1: both halves form-encoded, then joined by a colon and base64-encoded.
     this.#basic =
       options.clientSecret === undefined
@@ -214,7 +218,12 @@ export class TwitterOAuth2Client {
     url.searchParams.set('user.fields', fields.join(','));
     const call: CallInfo = { endpoint: 'profile', label: `GET ${url.pathname}` };
     const res = await send(
-      (): HttpCall => ({ method: 'GET', url: url.href, headers: { ...COMMON_HEADERS, Authorization: `Bearer ${accessToken}` } }),
+      (): HttpCall => ({
+        method: 'GET',
+        url: url.href,
+        headers: { ...COMMON_HEADERS, Authorization: `Bearer ${accessToken}` },
+        secrets: [accessToken],
+      }),
       call,
       this,
     );
@@ -235,7 +244,12 @@ export class TwitterOAuth2Client {
     const headers: Record<string, string> = { ...COMMON_HEADERS, 'Content-Type': FORM };
     if (this.#basic) headers.Authorization = this.#basic;
     const body = form.toString();
-    const res = await send(() => ({ method: 'POST', url, headers, body }), call, this);
+    // The code, the verifier, the tokens and the client's credentials, wherever an echo repeats them.
+    const secrets = [
+      ...SECRET_PARAMS.flatMap((name) => (params[name] !== undefined ? [params[name]] : [])),
+      ...(this.#basic ? [this.#basic.slice('Basic '.length), this.#secret!] : []),
+    ];
+    const res = await send(() => ({ method: 'POST', url, headers, body, secrets }), call, this);
     if (res.status >= 200 && res.status < 300) return res;
     throw refused(call, res, (provider, status) => tokenHint(call.endpoint, status, provider, this.confidential));
   }

@@ -2,6 +2,7 @@
  * The strategy's options: their types, defaults (in the JSDoc of each field), and the checks
  * that run once, in the constructor.
  */
+import { isHostAndPort } from './callback-url.js';
 import { checkDispatcher, requireString } from './checks.js';
 import type { TwitterOAuthClientOptions } from './client.js';
 import type { ProfileLookup } from './profile.js';
@@ -33,6 +34,13 @@ export interface TwitterSignInStrategyOptions
    * be registered in the app's settings on the Twitter developer portal.
    */
   callbackURL: string;
+  /**
+   * The hosts (`host[:port]`, as browsers send them in `Host`) a relative `callbackURL` may
+   * resolve to, for an app that serves several. A request whose `Host` (or trusted
+   * `X-Forwarded-Host`) is not listed is an `ERR_CALLBACK_HOST` error before Twitter is called.
+   * Default: none, any well-formed `host[:port]` (an absolute `callbackURL` needs neither).
+   */
+  callbackHosts?: readonly string[];
   /** Send users to `/oauth/authorize`, which always asks for approval. Default `false` (`/oauth/authenticate`). */
   authorize?: boolean;
   /** Ask the user to sign in again even when signed in to Twitter (`force_login=true`). Default `false`. */
@@ -100,6 +108,12 @@ export function validateStrategyOptions(options: TwitterSignInStrategyOptions): 
   }
   checkDispatcher(legacy);
   requireString(options.callbackURL, 'callbackURL', ' (absolute, or relative to the request)');
+  if (options.callbackHosts !== undefined) {
+    const hosts: unknown = options.callbackHosts;
+    if (!Array.isArray(hosts) || hosts.length === 0 || !hosts.every((h) => typeof h === 'string' && isHostAndPort(h))) {
+      throw new TypeError("callbackHosts must be a non-empty array of host[:port] strings, e.g. ['app.example', 'www.app.example:8443']");
+    }
+  }
   if (options.accessType !== undefined && options.accessType !== 'read' && options.accessType !== 'write') {
     throw new TypeError("accessType must be 'read' or 'write'");
   }

@@ -13,7 +13,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Request } from 'express';
 import { Strategy as PassportStrategy } from 'passport-strategy';
-import { resolveCallbackURL } from './callback-url.js';
+import { resolveCallbackURL, storeContextOf } from './callback-url.js';
 import { validateStrategyOptions, type TwitterAuthenticateOptions, type TwitterSignInStrategyOptions } from './options.js';
 import { TwitterOAuthClient, type AccessToken } from './client.js';
 import { TwitterSignInError, type SignInFailure, type SignInFailureCode } from './errors.js';
@@ -26,7 +26,7 @@ import {
   type TwitterProfile,
 } from './profile.js';
 import { SessionRequestTokenStore } from './stores/session.js';
-import type { RequestTokenStore } from './stores/store.js';
+import type { RequestTokenStore, StoreContext } from './stores/store.js';
 
 export type { TwitterAuthenticateOptions, TwitterSignInStrategyOptions } from './options.js';
 
@@ -101,6 +101,7 @@ export class TwitterSignInStrategy extends PassportStrategy {
   private readonly _verify: (...args: unknown[]) => VerifyResult;
   private readonly _passReqToCallback: boolean;
   private readonly _callbackURL: string;
+  private readonly _callbackHosts: readonly string[] | undefined;
   private readonly _defaults: Required<Pick<TwitterAuthenticateOptions, 'forceLogin' | 'authorize'>> &
     Pick<TwitterAuthenticateOptions, 'screenName' | 'accessType'>;
   private readonly _proxy: boolean | undefined;
@@ -136,6 +137,7 @@ export class TwitterSignInStrategy extends PassportStrategy {
     this._verify = verify as (...args: unknown[]) => VerifyResult;
     this._passReqToCallback = options.passReqToCallback === true;
     this._callbackURL = options.callbackURL;
+    this._callbackHosts = options.callbackHosts && [...options.callbackHosts];
     this._defaults = {
       forceLogin: options.forceLogin === true,
       authorize: options.authorize === true,
@@ -181,22 +183,24 @@ export class TwitterSignInStrategy extends PassportStrategy {
 
   private async _run(req: Request, options: TwitterAuthenticateOptions): Promise<Outcome> {
     const query = queryOf(req);
-    if (query.denied !== undefined) return this._denied(req, query.denied);
-    if (query.oauth_verifier === undefined && query.oauth_token === undefined) return this._start(req, options);
-    return this._callback(req, query);
+    // Worked out once, handed to every store call of this request.
+    const context = storeContextOf(req, this._proxy);
+    if (query.denied !== undefined) return this._denied(req, query.denied, context);
+    if (query.oauth_verifier === undefined && query.oauth_token === undefined) return this._start(req, options, context);
+    return this._callback(req, query, context);
   }
 
   /** Step 1 and 2: obtain a request token, remember it for this browser, send the user to Twitter. */
-  private async _start(req: Request, options: TwitterAuthenticateOptions): Promise<Outcome> {
+  private async _start(req: Request, options: TwitterAuthenticateOptions, context: StoreContext): Promise<Outcome> {
     // A store that cannot work here (no session) says so before Twitter is called.
-    if (this._store.check) await this._storeCall(() => this._store.check!(req));
-    const callbackURL = resolveCallbackURL(options.callbackURL ?? this._callbackURL, req, this._proxy);
+    if (this._store.check) await this._storeCall(() => this._store.check!(req, context));
+    const callbackURL = resolveCallbackURL(options.callbackURL ?? this._callbackURL, req, this._proxy, this._callbackHosts);
     const accessType = options.accessType ?? this._defaults.accessType;
     const requestToken = await this.client.getRequestToken({
       callbackURL,
       ...(accessType !== undefined ? { accessType } : {}),
     });
-    await this._storeCall(() => this._store.set(req, requestToken.token, requestToken.tokenSecret, this._scope));
+    await this._storeCall(() => this._store.set(req, requestToken.token, requestToken.tokenSecret, this._scope, context));
     const screenName = options.screenName ?? this._defaults.screenName;
     return {
       redirect: this.client.authorizationURL(requestToken.token, {
@@ -208,7 +212,7 @@ export class TwitterSignInStrategy extends PassportStrategy {
   }
 
   /** Step 3: the user is back from Twitter. */
-  private async _callback(req: Request, query: Query): Promise<Outcome> {
+  private async _callback(req: Request, query: Query, context: StoreContext): Promise<Outcome> {
     const token = callbackValue(query.oauth_token);
     const verifier = callbackValue(query.oauth_verifier);
     if (token === undefined || verifier === undefined) {
@@ -218,10 +222,10 @@ export class TwitterSignInStrategy extends PassportStrategy {
           'Start the sign-in again.',
       );
     }
-    const pending = await this._storeCall(() => this._store.get(req, token, this._scope));
+    const pending = await this._storeCall(() => this._store.get(req, token, this._scope, context));
     if (!pending || this._exchanging.has(token)) {
       const anyPending = this._store.hasPending
-        ? await this._storeCall(() => this._store.hasPending!(req, this._scope))
+        ? await this._storeCall(() => this._store.hasPending!(req, this._scope, context))
         : true;
       if (!anyPending) {
         return failure(
@@ -246,7 +250,7 @@ export class TwitterSignInStrategy extends PassportStrategy {
     const releaseOnClose = typeof res?.once === 'function';
     if (releaseOnClose) res!.once!('close', release);
     try {
-      await this._storeCall(() => this._store.destroy(req, token, this._scope));
+      await this._storeCall(() => this._store.destroy(req, token, this._scope, context));
       if (pending.expiresAt <= Date.now()) {
         return failure('EXPIRED_TOKEN', 'The sign-in with Twitter took too long and expired. Start the sign-in again.');
       }
@@ -260,9 +264,9 @@ export class TwitterSignInStrategy extends PassportStrategy {
     }
   }
 
-  private async _denied(req: Request, denied: unknown): Promise<Outcome> {
+  private async _denied(req: Request, denied: unknown, context: StoreContext): Promise<Outcome> {
     const token = callbackValue(denied);
-    if (token !== undefined) await this._storeCall(() => this._store.destroy(req, token, this._scope));
+    if (token !== undefined) await this._storeCall(() => this._store.destroy(req, token, this._scope, context));
     return failure('DENIED', 'The sign-in with Twitter was cancelled.');
   }
 

@@ -440,6 +440,33 @@ describe('TwitterOAuthClient', () => {
         p = undefined;
       });
 
+      it('blanks the verifier, token, nonce and signature in an echo of the request, however it is encoded', async () => {
+        const html = (t: string) => [...t].map((c) => `&#${c.charCodeAt(0)};`).join('');
+        const json = (t: string) => t.replace(/[=&"]/g, (c) => `\\u00${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+        const echoes: [string, (authorization: string, fields: Record<string, string>) => string][] = [
+          ['the header percent-encoded', (a) => encodeURIComponent(a)],
+          ['the header HTML-numeric', (a) => html(a)],
+          ['the header in JSON with \\u003d', (a) => `{"seen":"${json(a)}"}`],
+          ['key => value lines', (_a, f) => Object.entries(f).map(([k, v]) => `${k} => ${v}`).join('\n')],
+          ['bare values', (_a, f) => Object.values(f).join(' ')],
+        ];
+        for (const [what, echo] of echoes) {
+          p = await provider((req, res) => res.writeHead(400).end(echo(req.headers.authorization!, parseOAuthHeader(req.headers.authorization))));
+          client = clientFor(p.url);
+          const err = await rejection(client.getAccessToken({ token: 'request-token-value', tokenSecret: 's', verifier: 'verifier-value-123' }));
+          const sent = parseOAuthHeader(p.seen[0]!.headers.authorization);
+          for (const name of ['oauth_verifier', 'oauth_token', 'oauth_signature', 'oauth_nonce']) {
+            const value = sent[name]!;
+            for (const form of [value, encodeURIComponent(value)]) {
+              expect(`${err.body}\n${err.message}`, `${what} leaks ${name}`).not.to.include(form);
+            }
+          }
+          expect(err.body, what).to.include('[redacted]');
+          await p.close();
+        }
+        p = undefined;
+      });
+
       it('signs a GET with the access token and parses JSON (getJSON)', async () => {
         p = await provider((_req, res) => res.end('{"data":{"id":"1"}}'));
         client = clientFor(p.url);

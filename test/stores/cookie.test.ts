@@ -8,6 +8,7 @@ import { CookieRequestTokenStore, type CookieRequestTokenStoreOptions } from '..
 import { TwitterSignInStrategy } from '../../lib/strategy.js';
 import { nock, useNock } from '../helpers/nock.js';
 import { Browser, startApp, type TestApp, type TestAppOptions } from '../helpers/app.js';
+import { selfSignedCertificate, type Certificate } from '../helpers/tls.js';
 
 const TWITTER = 'https://api.twitter.com';
 const ACCESS_TOKEN_URL = `${TWITTER}/oauth/access_token`;
@@ -16,6 +17,7 @@ const SCOPE = 'oauth:twitter:consumer-key';
 const SECRET = randomBytes(32).toString('hex');
 const OLD_SECRET = randomBytes(32).toString('hex');
 const COOKIE = 'twitter_signin';
+const HTTPS_COOKIE = '__Host-twitter_signin';
 
 /**
  * Twitter's two OAuth endpoints. Request tokens are numbered; the access-token endpoint checks the
@@ -83,25 +85,23 @@ function signedWith(authorization: string, body: string, tokenSecret: string): b
   return expected === header.get('oauth_signature');
 }
 
-const strategies: TwitterSignInStrategy[] = [];
 const apps: TestApp[] = [];
 
-function strategyWith(store: CookieRequestTokenStore): TwitterSignInStrategy {
+function strategyWith(store: CookieRequestTokenStore, extra: { proxy?: boolean } = {}): TwitterSignInStrategy {
   const strategy = new TwitterSignInStrategy(
-    { consumerKey: 'consumer-key', consumerSecret: CONSUMER_SECRET, callbackURL: '/auth/twitter/callback', requestTokenStore: store },
+    { consumerKey: 'consumer-key', consumerSecret: CONSUMER_SECRET, callbackURL: '/auth/twitter/callback', requestTokenStore: store, ...extra },
     (_token, _tokenSecret, profile, done) => done(null, { id: profile.id, username: profile.username }),
   );
-  strategies.push(strategy);
   return strategy;
 }
 
 /** An Express app with no express-session at all, its strategy keeping sign-ins in a cookie. */
 async function appWith(
   store: CookieRequestTokenStore | CookieRequestTokenStoreOptions,
-  options: TestAppOptions = {},
+  options: TestAppOptions & { strategy?: { proxy?: boolean } } = {},
 ): Promise<TestApp> {
   const cookieStore = store instanceof CookieRequestTokenStore ? store : new CookieRequestTokenStore(store);
-  const app = await startApp(strategyWith(cookieStore), {
+  const app = await startApp(strategyWith(cookieStore, options.strategy), {
     session: false,
     authenticateOptions: { session: false },
     ...options,
@@ -166,7 +166,6 @@ describe('CookieRequestTokenStore', () => {
 
   afterEach(async () => {
     await Promise.all(apps.splice(0).map((app) => app.close()));
-    strategies.splice(0);
   });
 
   describe('sign-in without a session', () => {
@@ -261,6 +260,24 @@ describe('CookieRequestTokenStore', () => {
       await expectSignedIn(res);
     });
 
+    it('finds its cookie behind any number of planted ones of the same name', async () => {
+      const app = await appWith({ secret: SECRET });
+      twitter.requestTokens();
+      twitter.accessTokens();
+      const browser = new Browser();
+      const token = await start(browser, app);
+      const real = browser.cookies.get(COOKIE)!;
+      // Junk that passes every cheap check (base64url, a sealed cookie's length) and fails only
+      // decryption, as much as fits in node's 16 KiB of headers: four of these used to hide the
+      // real cookie, which came fifth.
+      const planted = Array.from({ length: 100 }, () => `${COOKIE}=${randomBytes(90).toString('base64url')}`);
+      const res = await new Browser().get(
+        `${app.url}/auth/twitter/callback?oauth_token=${token}&oauth_verifier=v`,
+        { cookie: [...planted, `${COOKIE}=${real}`].join('; ') },
+      );
+      await expectSignedIn(res);
+    });
+
     it('forgets a sign-in the user cancelled on Twitter', async () => {
       const app = await appWith({ secret: SECRET });
       twitter.requestTokens();
@@ -289,12 +306,18 @@ describe('CookieRequestTokenStore', () => {
   });
 
   describe('cookie attributes', () => {
-    async function startLine(options: Partial<CookieRequestTokenStoreOptions>, appOptions: TestAppOptions = {}, headers = {}) {
+    async function startLine(
+      options: Partial<CookieRequestTokenStoreOptions>,
+      appOptions: Parameters<typeof appWith>[1] = {},
+      headers = {},
+      name = options.name ?? COOKIE,
+    ) {
       const app = await appWith({ secret: SECRET, ...options }, appOptions);
       twitter.requestTokens();
       const res = await new Browser().get(`${app.url}/auth/twitter`, headers);
       expect(res.status).to.equal(302);
-      const lines = cookieLines(res, options.name ?? COOKIE);
+      expect(res.headers.getSetCookie().map((l) => l.split('=')[0])).to.deep.equal([name]);
+      const lines = cookieLines(res, name);
       expect(lines).to.have.length(1);
       return attributes(lines[0]!);
     }
@@ -310,11 +333,12 @@ describe('CookieRequestTokenStore', () => {
       expect(await startLine({ ttl: 90_000 })).to.include('max-age=150');
     });
 
-    it('is Secure behind a trusted proxy that says https', async () => {
+    it("is Secure and __Host- behind a proxy that Express's trust proxy trusts to say https", async () => {
       const attrs = await startLine(
         {},
         { configure: (express) => express.set('trust proxy', true) },
         { 'X-Forwarded-Proto': 'https' },
+        HTTPS_COOKIE,
       );
       expect(attrs).to.include('secure');
     });
@@ -323,8 +347,22 @@ describe('CookieRequestTokenStore', () => {
       expect(await startLine({}, {}, { 'X-Forwarded-Proto': 'https' })).not.to.include('secure');
     });
 
+    it("follows the strategy's proxy option: true believes X-Forwarded-Proto where Express would not", async () => {
+      const attrs = await startLine({}, { strategy: { proxy: true } }, { 'X-Forwarded-Proto': 'https' }, HTTPS_COOKIE);
+      expect(attrs).to.include('secure');
+    });
+
+    it("follows the strategy's proxy option: false believes only the socket, whatever Express's trust proxy says", async () => {
+      const attrs = await startLine(
+        {},
+        { strategy: { proxy: false }, configure: (express) => express.set('trust proxy', true) },
+        { 'X-Forwarded-Proto': 'https' },
+      );
+      expect(attrs).not.to.include('secure');
+    });
+
     it('follows secure: true over http and secure: false behind an https proxy', async () => {
-      expect(await startLine({ secure: true })).to.include('secure');
+      expect(await startLine({ secure: true }, {}, {}, HTTPS_COOKIE)).to.include('secure');
       expect(
         await startLine(
           { secure: false },
@@ -334,9 +372,29 @@ describe('CookieRequestTokenStore', () => {
       ).not.to.include('secure');
     });
 
-    it('uses the name it is given', async () => {
-      const attrs = await startLine({ name: 'twitter_signin_app2' });
-      expect(attrs).to.include('httponly');
+    it('uses the name it is given, over http and https alike', async () => {
+      expect(await startLine({ name: 'twitter_signin_app2' })).to.include('httponly');
+      expect(
+        await startLine({ name: 'twitter_signin_app2' }, { strategy: { proxy: true } }, { 'X-Forwarded-Proto': 'https' }),
+      ).to.include('secure');
+    });
+
+    it('writes a __Host- name it is given Secure, with Path=/ and no Domain', async () => {
+      const attrs = await startLine({ name: '__Host-app2' }, { strategy: { proxy: true } }, { 'X-Forwarded-Proto': 'https' });
+      expect(attrs).to.include.members(['secure', 'path=/']);
+      expect(attrs.some((a) => a.startsWith('domain='))).to.equal(false);
+    });
+
+    it('refuses a __Host- name over plain http with ERR_STORE, before Twitter is called', async () => {
+      const app = await appWith({ secret: SECRET, name: '__Host-app2' });
+      const requestToken = twitter.requestTokens();
+      const res = await new Browser().get(`${app.url}/auth/twitter`);
+      expect(res.status).to.equal(500);
+      const body = (await res.json()) as { error: string; message: string };
+      expect(body.error).to.equal('ERR_STORE');
+      expect(body.message).to.include('HTTPS').and.include('proxy');
+      expect(requestToken.isDone(), 'Twitter was not called').to.equal(false);
+      expect(res.headers.getSetCookie()).to.deep.equal([]);
     });
 
     it('never shows the token secret, raw or decoded', async () => {
@@ -358,6 +416,57 @@ describe('CookieRequestTokenStore', () => {
         expect(view).not.to.include('MUST-NOT-LEAK');
         expect(view).not.to.include(token);
       }
+    });
+  });
+
+  describe('over HTTPS (cookie tossing)', () => {
+    let certificate: Certificate;
+    before(function () {
+      certificate = selfSignedCertificate(this);
+    });
+
+    const httpsApp = (options: Partial<CookieRequestTokenStoreOptions> = {}) =>
+      appWith({ secret: SECRET, ...options }, { tls: certificate });
+
+    it('is named __Host-twitter_signin, Secure, Path=/ and without Domain, and signs in', async () => {
+      const app = await httpsApp();
+      twitter.requestTokens();
+      twitter.accessTokens();
+      const browser = new Browser({ ca: certificate.cert });
+      const res = await browser.get(`${app.url}/auth/twitter`);
+      expect(res.status).to.equal(302);
+      expect(res.headers.getSetCookie().map((l) => l.split('=')[0])).to.deep.equal([HTTPS_COOKIE]);
+      const attrs = attributes(cookieLines(res, HTTPS_COOKIE)[0]!);
+      expect(attrs).to.include.members(['secure', 'path=/', 'httponly', 'samesite=lax']);
+      expect(attrs.some((a) => a.startsWith('domain='))).to.equal(false);
+      const token = new URL(res.headers.get('location')!).searchParams.get('oauth_token')!;
+      const done = await callback(browser, app, token);
+      await expectSignedIn(done);
+      expect(attributes(cookieLines(done, HTTPS_COOKIE)[0]!)).to.include.members(['max-age=0', 'secure', 'path=/']);
+    });
+
+    it("ignores a twitter_signin cookie planted with the attacker's own sign-in: the victim is not signed in as the attacker", async () => {
+      const app = await httpsApp();
+      twitter.requestTokens();
+      const access = twitter.accessTokens();
+      // The attacker starts a sign-in of their own and keeps its cookie and token.
+      const attacker = new Browser({ ca: certificate.cert });
+      const token = await start(attacker, app);
+      const [, sealed] = [...attacker.cookies].find(([name]) => name.endsWith(COOKIE))!;
+      // A sibling subdomain (Domain=.parent) or a plain-http response can set twitter_signin in the
+      // victim's browser, but not a __Host- cookie. The victim then follows the attacker's callback link.
+      const victim = new Browser({ ca: certificate.cert });
+      victim.cookies.set(COOKIE, sealed);
+      await expectFailure(await callback(victim, app, token), 'NO_PENDING_SIGN_IN');
+      expect(access.isDone()).to.equal(false);
+      expect(twitter.exchanges).to.deep.equal([]);
+    });
+
+    it('keeps a __Host- name it is given, Secure', async () => {
+      const app = await httpsApp({ name: '__Host-app2' });
+      twitter.requestTokens();
+      const res = await new Browser({ ca: certificate.cert }).get(`${app.url}/auth/twitter`);
+      expect(attributes(cookieLines(res, '__Host-app2')[0]!)).to.include.members(['secure', 'path=/']);
     });
   });
 
@@ -589,8 +698,44 @@ describe('CookieRequestTokenStore', () => {
     });
 
     it('accepts a 32-character secret and a list of them', () => {
-      expect(() => new CookieRequestTokenStore({ secret: 'x'.repeat(32) })).not.to.throw();
+      expect(() => new CookieRequestTokenStore({ secret: randomBytes(16).toString('hex') })).not.to.throw();
       expect(() => new CookieRequestTokenStore({ secret: [SECRET, OLD_SECRET] })).not.to.throw();
+    });
+
+    it('refuses a long secret that is not random: a tiny alphabet or a short run repeated', () => {
+      const weak = [
+        '0'.repeat(32), // 32 zeros
+        '\0'.repeat(32), // 32 zero bytes
+        Buffer.alloc(32).toString('hex'),
+        Buffer.alloc(32).toString('base64'),
+        'x'.repeat(32),
+        'ab'.repeat(16),
+        'abcdef'.repeat(6),
+        '0123456789abcdef'.repeat(2), // 16 different characters, but a run of 16 twice
+        'password'.repeat(4),
+        randomBytes(8).toString('hex').repeat(2), // random, but only 64 bits, twice
+        '01'.repeat(8) + '10'.repeat(8) + '0110'.repeat(4), // two characters, in no simple period
+      ];
+      for (const secret of weak) {
+        expect(() => new CookieRequestTokenStore({ secret }), JSON.stringify(secret))
+          .to.throw(TypeError, /secret .*random/)
+          .that.satisfies((err: Error) => !err.message.includes(secret));
+      }
+      expect(() => new CookieRequestTokenStore({ secret: [SECRET, '0'.repeat(32)] })).to.throw(TypeError, /secret\[1\]/);
+    });
+
+    it('accepts random hex, base64 and base64url secrets of 32 characters and more, every time', () => {
+      for (let i = 0; i < 1000; i++) {
+        for (const secret of [
+          randomBytes(16).toString('hex'),
+          randomBytes(24).toString('base64'),
+          randomBytes(24).toString('base64url'),
+          randomBytes(32).toString('hex'),
+          randomBytes(32).toString('base64url'),
+        ]) {
+          expect(() => new CookieRequestTokenStore({ secret }), secret).not.to.throw();
+        }
+      }
     });
 
     it('never shows the secret in an error', () => {
@@ -612,16 +757,19 @@ describe('CookieRequestTokenStore', () => {
         { max: 0 },
         { max: 1.5 },
         { secure: 'yes' as unknown as boolean },
+        // Browsers drop a __Host- or __Secure- cookie that is not Secure.
+        { name: '__Host-twitter_signin', secure: false },
+        { name: '__Secure-twitter_signin', secure: false },
       ];
       for (const options of cases) {
         expect(() => new CookieRequestTokenStore({ secret: SECRET, ...options }), JSON.stringify(options)).to.throw(TypeError);
       }
     });
 
-    it('defaults to the name twitter_signin, 10 minutes, 5 sign-ins and auto Secure', () => {
+    it('defaults to the name by scheme (no name given), 10 minutes, 5 sign-ins and auto Secure', () => {
       const store = new CookieRequestTokenStore({ secret: SECRET });
       expect({ name: store.name, ttl: store.ttl, max: store.max, secure: store.secure }).to.deep.equal({
-        name: 'twitter_signin',
+        name: undefined,
         ttl: 600_000,
         max: 5,
         secure: 'auto',

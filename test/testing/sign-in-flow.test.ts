@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import type { FakeTwitter } from '../../lib/testing/index.js';
 import {
   CALLBACK,
-  CONSUMER_KEY,
   CONSUMER_SECRET,
   Browser,
   exchange,

@@ -1,6 +1,7 @@
 /**
- * The published shape of the package: dual ESM/CommonJS builds with their own types, reached by
- * name (self-reference through the `exports` map), as an application would.
+ * The published shape of the package: one CommonJS implementation, reached by `require` and, through
+ * ESM entry points that re-export it, by `import`; loaded by name (self-reference through the
+ * `exports` map), as an application would.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -44,6 +45,48 @@ describe('package', function () {
     expect(same).to.equal(true);
     expect(esm).to.match(/\/dist\/esm\/index\.js$/);
     expect(cjs).to.match(/\/dist\/cjs\/index\.js$/);
+  });
+
+  // Node's cjs-module-lexer decides which names an ESM import of CommonJS sees: a name it cannot
+  // detect would be missing from the ESM entry.
+  for (const entry of ['passport-twitter-signin', 'passport-twitter-signin/testing']) {
+    it(`offers under import every named export that require offers (${entry})`, () => {
+      const out = node([
+        '--input-type=module',
+        '-e',
+        `import * as esm from '${entry}'; import { createRequire } from 'node:module';
+         const cjs = createRequire(process.cwd() + '/')('${entry}');
+         console.log(JSON.stringify({ cjs: Object.keys(cjs).sort(), esm: Object.keys(esm).sort() }))`,
+      ]);
+      const { cjs, esm } = JSON.parse(out) as { cjs: string[]; esm: string[] };
+      expect(cjs.length).to.be.greaterThan(0);
+      expect(esm).to.deep.equal(cjs);
+    });
+  }
+
+  it('reaches one implementation from require and import, so instanceof holds across them in one process', () => {
+    const out = node([
+      '--input-type=module',
+      '-e',
+      `import * as esm from 'passport-twitter-signin'; import * as esmTesting from 'passport-twitter-signin/testing';
+       import { createRequire } from 'node:module';
+       const require = createRequire(process.cwd() + '/');
+       const cjs = require('passport-twitter-signin'); const cjsTesting = require('passport-twitter-signin/testing');
+       const differ = [...Object.keys(cjs).filter((n) => cjs[n] !== esm[n]), ...Object.keys(cjsTesting).filter((n) => cjsTesting[n] !== esmTesting[n])];
+       const crossError = new cjs.TwitterSignInError('ERR_STORE', 'x') instanceof esm.TwitterSignInError;
+       // An ESM strategy with a CommonJS store: the store's own typed error must come through.
+       const strategy = new esm.TwitterSignInStrategy(
+         { consumerKey: 'k', consumerSecret: 's', callbackURL: 'http://localhost/cb', requestTokenStore: new cjs.SessionRequestTokenStore() },
+         () => false,
+       );
+       const code = await new Promise((resolve) => {
+         const run = Object.create(strategy);
+         run.error = (err) => resolve(err.code);
+         run.authenticate({ url: '/auth', headers: { host: 'localhost' } });
+       });
+       console.log(JSON.stringify({ differ, crossError, code }));`,
+    ]);
+    expect(JSON.parse(out)).to.deep.equal({ differ: [], crossError: true, code: 'ERR_SESSION_REQUIRED' });
   });
 
   it('type-checks a consumer in both module systems, and its types catch a missing option', () => {

@@ -1093,7 +1093,7 @@ function requirePinning(opts: Options): void {
 function build(): void {
   fs.rmSync(path.join(OUT, 'js'), { recursive: true, force: true });
   log('compiling lib/ and bench/ to bench/out/js (tsc -p bench/tsconfig.build.json)');
-  const tsc = spawnSync(path.join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'bench/tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'bench/tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
   if (tsc.status !== 0) throw new Error(`tsc failed (${tsc.status ?? tsc.signal})`);
 }
 

@@ -13,10 +13,12 @@ const dist = path.join(root, 'dist');
 /** The package's entry points, as paths under dist/cjs and dist/esm without the extension. */
 const ENTRIES = ['index', 'testing/index'];
 
-const tsc = path.join(root, 'node_modules', '.bin', 'tsc');
+// TypeScript 7 by path: the TypeScript 5.9 kept for the type tests (`typescript5`) installs a
+// `tsc` too, and which of the two node_modules/.bin/tsc points at depends on install order.
+const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 
 rmSync(dist, { recursive: true, force: true });
-execFileSync(tsc, ['-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
 
 // dist/cjs is CommonJS inside a "type": "module" package: this marker makes Node load it as such.
 writeFileSync(path.join(dist, 'cjs', 'package.json'), JSON.stringify({ type: 'commonjs' }) + '\n');

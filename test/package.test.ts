@@ -3,10 +3,12 @@
  * ESM entry points that re-export it, by `import`; loaded by name (self-reference through the
  * `exports` map), as an application would.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { expect } from 'chai';
+import { publint } from 'publint';
+import { packedPackage } from './helpers/packed.js';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -87,4 +89,44 @@ describe('package', function () {
     ]);
     expect(JSON.parse(out)).to.deep.equal({ differ: [], crossError: true, code: 'ERR_SESSION_REQUIRED' });
   });
+
+  // @arethetypeswrong/cli resolves each entry point as TypeScript would in each mode and checks
+  // that the types found describe the JavaScript that Node or a bundler would load.
+  it('has types for every entry point in every resolution mode, in the format of its JavaScript (attw)', () => {
+    const attw = join(root, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js');
+    const run = spawnSync(process.execPath, [attw, packedPackage().tarball, '--format', 'json'], { encoding: 'utf8' });
+    const report = JSON.parse(run.stdout) as {
+      problems?: Record<string, unknown[]>;
+      analysis: { entrypoints: Record<string, { resolutions: Record<string, { resolution?: { fileName: string } }> }> };
+    };
+    expect(report.problems ?? {}, run.stdout).to.deep.equal({});
+    const typesFound = Object.fromEntries(
+      Object.entries(report.analysis.entrypoints).map(([entry, { resolutions }]) => [
+        entry,
+        Object.fromEntries(Object.entries(resolutions).map(([mode, r]) => [mode, r.resolution?.fileName.replace(/^.*\/passport-twitter-signin\//, '')])),
+      ]),
+    );
+    expect(typesFound).to.deep.equal({
+      '.': {
+        node10: 'dist/cjs/index.d.ts',
+        'node16-cjs': 'dist/cjs/index.d.ts',
+        'node16-esm': 'dist/esm/index.d.ts',
+        bundler: 'dist/esm/index.d.ts',
+      },
+      './testing': {
+        node10: 'dist/cjs/testing/index.d.ts',
+        'node16-cjs': 'dist/cjs/testing/index.d.ts',
+        'node16-esm': 'dist/esm/testing/index.d.ts',
+        bundler: 'dist/esm/testing/index.d.ts',
+      },
+      './package.json': { node10: 'package.json', 'node16-cjs': 'package.json', 'node16-esm': 'package.json', bundler: 'package.json' },
+    });
+    expect(run.status).to.equal(0);
+  });
+
+  it('passes publint, warnings and suggestions included, on the files npm would publish', async () => {
+    const { messages } = await publint({ pkgDir: packedPackage().packageDir, pack: false, strict: true });
+    expect(messages).to.deep.equal([]);
+  });
+
 });

@@ -87,7 +87,11 @@ function writeProject(dir: string, project: Project): string {
     tsconfig,
     JSON.stringify({
       compilerOptions: { ...COMMON_OPTIONS, ...project.compilerOptions },
-      include: Object.keys(folders).map((f) => `${f}/*.ts`),
+      include: [
+        ...Object.keys(folders).map((f) => `${f}/*.ts`),
+        // Every shipped declaration file, not only those an entry point reaches.
+        ...(project.layout === 'one, no default imports' ? ['../node_modules/passport-twitter-signin/**/*.d.ts'] : []),
+      ],
     }),
   );
   return tsconfig;

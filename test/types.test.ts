@@ -97,25 +97,25 @@ function writeProject(dir: string, project: Project): string {
   return tsconfig;
 }
 
+// The compiles start when mocha loads this file, one at a time, so that they overlap the test
+// files that run before this one while leaving them the machine's other core; when this file's
+// tests start, a second compiler joins. Each test awaits its own project's compile.
+const outcomes = new Map<Project, Promise<Outcome>>();
+const queue = PROJECTS.map((project, i) => ({ project, tsconfig: writeProject(join(packedPackage().dir, `consumer-${i}`), project) }));
+const settle = new Map<Project, (outcome: Outcome) => void>();
+for (const { project } of queue) outcomes.set(project, new Promise((resolveOutcome) => settle.set(project, resolveOutcome)));
+let next = 0;
+async function compileQueued(): Promise<void> {
+  while (next < queue.length) {
+    const { project, tsconfig } = queue[next++]!;
+    settle.get(project)!(await compile(project.tsc, tsconfig));
+  }
+}
+void compileQueued();
+
 describe('the consumer files in test/types', function () {
   this.timeout(120_000);
-  const outcomes = new Map<Project, Promise<Outcome>>();
-
-  // All compiles start at once, two at a time (the machine has two cores); each test awaits its own.
-  before(() => {
-    const { dir } = packedPackage();
-    const queue = PROJECTS.map((project, i) => ({ project, tsconfig: writeProject(join(dir, `consumer-${i}`), project) }));
-    let next = 0;
-    const waiters = new Map<Project, (o: Outcome) => void>();
-    for (const { project } of queue) outcomes.set(project, new Promise((r) => waiters.set(project, r)));
-    const run = async (): Promise<void> => {
-      while (next < queue.length) {
-        const { project, tsconfig } = queue[next++]!;
-        waiters.get(project)!(await compile(project.tsc, tsconfig));
-      }
-    };
-    void Promise.all([run(), run()]);
-  });
+  before(() => void compileQueued());
 
   for (const project of PROJECTS) {
     it(`compile under ${project.title}`, async () => {

@@ -5,8 +5,9 @@
  *
  * `verify` takes one of four forms: with or without `req` first (`passReqToCallback`), and with or
  * without `params` before `profile` (told apart at run time by its arity); each either calls
- * `done` or returns the user (or a promise of it). The strategy's constructor has one overload
- * per form, so an app's arrow function gets its parameters typed from the options it is given.
+ * `done` or returns the user (or a promise of it). A strategy's constructor has one overload
+ * per form, and one for a `passReqToCallback` known only at run time, so an app's arrow function
+ * gets its parameters typed from the options it is given.
  */
 
 /** Passport's `done`: an error, a user, or `false` with a reason. */

@@ -1037,7 +1037,7 @@ function renderReport(m: Machine, opts: Options, rounds: Round[], summaries: Sum
     '',
     '## Method notes',
     '',
-    `- The apps run \`bench/out/js/bench/app.js\`, compiled by \`tsc -p bench/tsconfig.build.json\` from \`lib/\` and \`bench/app.ts\` with tsconfig.esm.json's options: the same JS as \`dist/esm\`, in a private copy that a concurrent \`npm run build\` (which empties \`dist/\`) cannot pull from under a run.`,
+    `- The apps run \`bench/out/js/bench/app.js\`, compiled by \`tsc -p bench/tsconfig.build.json\` from \`lib/\` and \`bench/app.ts\` with the package's compiler options, emitted as ESM (\`dist/\` holds the same code as CommonJS), in a private copy that a concurrent \`npm run build\` (which empties \`dist/\`) cannot pull from under a run.`,
     '- App CPU is `process.cpuUsage()` (user + system) of the app process over the round, divided by the sign-ins; it includes Express, express-session, passport, node\'s HTTP server for the browsers\' requests, and each contender\'s calls to Twitter (node\'s `http` client for passport-twitter, this package\'s own HTTP/1.1 connections for `signin`). Peak RSS is sampled every 50 ms during the round.',
     '- Calls to Twitter come from the fake\'s per-endpoint counters; `passport-twitter` (defaults) also calls `GET /1.1/account/verify_credentials.json`, pointed at the fake with `userProfileURL`.',
     '- Profiles: `node --cpu-prof --cpu-prof-interval=250` on a fresh app process, cut to the measured window with the app\'s `process.hrtime` (the profile\'s clock), summarised by `bench/summarize-profile.ts`. Each sample counts as the median sampling interval, so time the app spent preempted by other processes is not charged to the function it was in. Profiling slows the app; use the profile for shares, the rounds for absolute cost.',
@@ -1093,7 +1093,7 @@ function requirePinning(opts: Options): void {
 function build(): void {
   fs.rmSync(path.join(OUT, 'js'), { recursive: true, force: true });
   log('compiling lib/ and bench/ to bench/out/js (tsc -p bench/tsconfig.build.json)');
-  const tsc = spawnSync(path.join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'bench/tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'bench/tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
   if (tsc.status !== 0) throw new Error(`tsc failed (${tsc.status ?? tsc.signal})`);
 }
 

@@ -2,14 +2,16 @@ export {
   TwitterSignInStrategy,
   TwitterSignInStrategy as Strategy,
   type TwitterSignInStrategyOptions,
+  type TwitterSignInStrategyBaseOptions,
   type TwitterAuthenticateOptions,
   type AccessTokenParams,
-  type VerifyCallback,
   type VerifyFunction,
+  type VerifyFunctionAnyForm,
   type VerifyFunctionWithParams,
   type VerifyFunctionWithRequest,
   type VerifyFunctionWithRequestAndParams,
 } from './strategy.js';
+export type { VerifyCallback, VerifyResult } from './verify.js';
 export {
   TwitterOAuthClient,
   DEFAULT_TIMEOUT,

@@ -7,6 +7,7 @@ import { checkDispatcher, requireString } from './checks.js';
 import type { TwitterOAuthClientOptions } from './client.js';
 import type { ProfileLookup } from './profile.js';
 import type { RequestTokenStore } from './stores/store.js';
+import type { PassReqToCallbackOption } from './verify.js';
 
 /** Options of a single sign-in, given to `passport.authenticate('twitter', { … })`. */
 export interface TwitterAuthenticateOptions {
@@ -22,7 +23,22 @@ export interface TwitterAuthenticateOptions {
   authorize?: boolean;
 }
 
-export interface TwitterSignInStrategyOptions
+// Passport's own options type knows nothing of a strategy's: without this,
+// passport.authenticate('twitter', { forceLogin: true }) does not compile.
+declare module 'passport' {
+  interface AuthenticateOptions extends TwitterAuthenticateOptions {}
+}
+
+/**
+ * The strategy's options. `PassReq` is the type of `passReqToCallback` and picks the form of
+ * `verify`: `false` (the default: absent or `false`, no `req`), `true` (`req` first), or
+ * `boolean` (known only at run time: a verify that accepts either form).
+ */
+export type TwitterSignInStrategyOptions<PassReq extends boolean = false> = TwitterSignInStrategyBaseOptions &
+  PassReqToCallbackOption<PassReq>;
+
+/** Every option but `passReqToCallback`. */
+export interface TwitterSignInStrategyBaseOptions
   extends Pick<TwitterOAuthClientOptions, 'requestTokenURL' | 'accessTokenURL' | 'userAuthorizationURL' | 'authorizeURL' | 'dispatcher'> {
   /** The app's API key (consumer key). Required. */
   consumerKey: string;
@@ -59,8 +75,6 @@ export interface TwitterSignInStrategyOptions
   userFields?: string[];
   /** With `fetchProfile: 'v1.1'`: ask for the email address (`include_email=true`; needs the app's email permission). Default `false`. */
   includeEmail?: boolean;
-  /** Pass the request as the first argument of `verify`. Default `false`. */
-  passReqToCallback?: boolean;
   /** Milliseconds allowed for each call to Twitter. Default 10000. */
   timeout?: number;
   /**
@@ -89,8 +103,8 @@ const PASSPORT_TWITTER_OPTIONS: Record<string, string> = {
  * Throws a TypeError naming the first option that is missing or of the wrong type, or that is a
  * passport-twitter option meaning something else here.
  */
-export function validateStrategyOptions(options: TwitterSignInStrategyOptions): void {
-  const legacy = options as TwitterSignInStrategyOptions & Record<string, unknown>;
+export function validateStrategyOptions(options: TwitterSignInStrategyOptions<boolean>): void {
+  const legacy = options as TwitterSignInStrategyOptions<boolean> & Record<string, unknown>;
   for (const [name, instead] of Object.entries(PASSPORT_TWITTER_OPTIONS)) {
     if (legacy[name] !== undefined) throw new TypeError(`${name} (a passport-twitter option) is not supported: ${instead}`);
   }

@@ -27,56 +27,25 @@ import {
 } from './profile.js';
 import { SessionRequestTokenStore } from './stores/session.js';
 import type { RequestTokenStore, StoreContext } from './stores/store.js';
+import type { VerifyAnyForm, VerifyCallback, VerifyForms, VerifyResult } from './verify.js';
 
-export type { TwitterAuthenticateOptions, TwitterSignInStrategyOptions } from './options.js';
+export type { TwitterAuthenticateOptions, TwitterSignInStrategyBaseOptions, TwitterSignInStrategyOptions } from './options.js';
 
 /** What Twitter answered at the access-token step, less the token secret (passport-twitter's `params`). */
 export type AccessTokenParams = Record<string, string>;
 
-/** Passport's `done`: an error, a user, or `false` with a reason. */
-export type VerifyCallback = (err?: unknown, user?: Express.User | false | null, info?: unknown) => void;
+type Forms = VerifyForms<Request, [token: string, tokenSecret: string], AccessTokenParams, TwitterProfile>;
 
-/**
- * What a verify without `done` returns: the user, or `false`/`null` to refuse the sign-in
- * (directly or as a promise). A verify with `done` returns nothing.
- */
-type VerifyResult = Express.User | false | null | undefined | void | Promise<Express.User | false | null | undefined>;
-
-// One signature per type (not a union), so an app's arrow function gets its parameters typed.
-export type VerifyFunction = (
-  token: string,
-  tokenSecret: string,
-  profile: TwitterProfile,
-  done: VerifyCallback,
-) => VerifyResult;
-
+/** `(token, tokenSecret, profile, done)`: `done` may be left out and the user returned instead. */
+export type VerifyFunction = Forms['plain'];
 /** passport-twitter's form: the access-token `params` before `profile`. */
-export type VerifyFunctionWithParams = (
-  token: string,
-  tokenSecret: string,
-  params: AccessTokenParams,
-  profile: TwitterProfile,
-  done: VerifyCallback,
-) => VerifyResult;
-
-export type VerifyFunctionWithRequest = (
-  req: Request,
-  token: string,
-  tokenSecret: string,
-  profile: TwitterProfile,
-  done: VerifyCallback,
-) => VerifyResult;
-
-export type VerifyFunctionWithRequestAndParams = (
-  req: Request,
-  token: string,
-  tokenSecret: string,
-  params: AccessTokenParams,
-  profile: TwitterProfile,
-  done: VerifyCallback,
-) => VerifyResult;
-
-type AnyVerify = VerifyFunction | VerifyFunctionWithParams | VerifyFunctionWithRequest | VerifyFunctionWithRequestAndParams;
+export type VerifyFunctionWithParams = Forms['withParams'];
+/** With `passReqToCallback: true`: `(req, token, tokenSecret, profile, done)`. */
+export type VerifyFunctionWithRequest = Forms['withRequest'];
+/** With `passReqToCallback: true`: `(req, token, tokenSecret, params, profile, done)`. */
+export type VerifyFunctionWithRequestAndParams = Forms['withRequestAndParams'];
+/** With a `passReqToCallback` known only at run time: a verify that accepts any of the four forms. */
+export type VerifyFunctionAnyForm = VerifyAnyForm<Forms>;
 
 // Longest value of a token or verifier we accept from a callback query. Twitter's are under 100
 // characters; the limit keeps hostile megabyte values away from the store and from Twitter.
@@ -118,11 +87,15 @@ export class TwitterSignInStrategy extends PassportStrategy {
    */
   private readonly _exchanging = new Set<string>();
 
-  constructor(options: TwitterSignInStrategyOptions & { passReqToCallback?: false }, verify: VerifyFunction);
-  constructor(options: TwitterSignInStrategyOptions & { passReqToCallback?: false }, verify: VerifyFunctionWithParams);
-  constructor(options: TwitterSignInStrategyOptions & { passReqToCallback: true }, verify: VerifyFunctionWithRequest);
-  constructor(options: TwitterSignInStrategyOptions & { passReqToCallback: true }, verify: VerifyFunctionWithRequestAndParams);
-  constructor(options: TwitterSignInStrategyOptions, verify: AnyVerify) {
+  constructor(options: TwitterSignInStrategyOptions<false>, verify: VerifyFunction);
+  constructor(options: TwitterSignInStrategyOptions<false>, verify: VerifyFunctionWithParams);
+  constructor(options: TwitterSignInStrategyOptions<true>, verify: VerifyFunctionWithRequest);
+  constructor(options: TwitterSignInStrategyOptions<true>, verify: VerifyFunctionWithRequestAndParams);
+  constructor(options: TwitterSignInStrategyOptions<boolean>, verify: VerifyFunctionAnyForm);
+  constructor(
+    options: TwitterSignInStrategyOptions<boolean>,
+    verify: VerifyFunction | VerifyFunctionWithParams | VerifyFunctionWithRequest | VerifyFunctionWithRequestAndParams | VerifyFunctionAnyForm,
+  ) {
     super();
     if (!options || typeof options !== 'object') throw new TypeError('TwitterSignInStrategy requires options');
     if (typeof verify !== 'function') throw new TypeError('TwitterSignInStrategy requires a verify function');

@@ -21,4 +21,12 @@ describe('README', () => {
     expect(head).to.include('npm install && npm start');
     expect(head).to.include('npm test');
   });
+
+  it('says on its first screen which Node versions the package runs on, as engines says', () => {
+    const head = readFileSync(resolve(root, 'README.md'), 'utf8').split('\n').slice(0, 20).join('\n');
+    const { engines } = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')) as { engines: { node: string } };
+    expect(head).to.include(`Node.js \`${engines.node}\``);
+    expect(head).to.include('tested on Node 20, 22 and 24');
+  });
+
 });

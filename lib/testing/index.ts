@@ -10,6 +10,7 @@ export type {
   FakeTwitter,
   FakeTwitterEndpoints,
   FakeTwitterOAuth2Endpoints,
+  FakeTwitterCommonOptions,
   FakeTwitterOptions,
   FakeTwitterStats,
   FakeTwitterUser,

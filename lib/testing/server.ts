@@ -21,12 +21,23 @@ import type { FakeTwitterUser } from './users.js';
 
 export type { FakeTwitterUser } from './users.js';
 
-export interface FakeTwitterOptions {
-  /** The app's OAuth 1.0a consumer key (API key). Required unless `clientID` is given. */
-  consumerKey?: string;
-  /** The app's OAuth 1.0a consumer secret (API key secret). Required with `consumerKey`. */
-  consumerSecret?: string;
-  /** The app's OAuth 2.0 Client ID. Default: none, and the OAuth 2.0 endpoints refuse every client. */
+/**
+ * The fake's options: the app's OAuth 1.0a keys (`consumerKey` and `consumerSecret`), its OAuth
+ * 2.0 client (`clientID`, and `clientSecret` for a confidential one), or both.
+ */
+export type FakeTwitterOptions = FakeTwitterCommonOptions &
+  (
+    | {
+        /** The app's OAuth 1.0a consumer key (API key). */
+        consumerKey: string;
+        /** The app's OAuth 1.0a consumer secret (API key secret). */
+        consumerSecret: string;
+      }
+    | { consumerKey?: undefined; consumerSecret?: undefined; clientID: string }
+  );
+
+export interface FakeTwitterCommonOptions {
+  /** The app's OAuth 2.0 Client ID. Default: none, and the fake serves OAuth 1.0a only. */
   clientID?: string;
   /**
    * The app's OAuth 2.0 Client Secret: set, the app is a confidential client (X's "Web App"),

@@ -19,11 +19,16 @@ import { TwitterSignInError, type ProviderError, type TwitterEndpoint } from './
 import { absoluteURL, checkDispatcher, checkTimeout, requireString } from './checks.js';
 import { refused, send, type HttpCall, type HttpResponse } from './http.js';
 
-/** Twitter's endpoints for the three-legged flow. api.x.com serves the same paths. */
-export const TWITTER_REQUEST_TOKEN_URL = 'https://api.twitter.com/oauth/request_token';
-export const TWITTER_ACCESS_TOKEN_URL = 'https://api.twitter.com/oauth/access_token';
-export const TWITTER_AUTHENTICATE_URL = 'https://api.twitter.com/oauth/authenticate';
-export const TWITTER_AUTHORIZE_URL = 'https://api.twitter.com/oauth/authorize';
+/**
+ * X's endpoints for the three-legged flow, on the host X documents them on today. api.twitter.com
+ * still answers, but has been seen redirecting to api.x.com mid-flow, and a redirected OAuth call
+ * is never followed (its signature names the other host), so a sign-in started there can be lost.
+ * @see https://docs.x.com/fundamentals/authentication/api-reference
+ */
+export const TWITTER_REQUEST_TOKEN_URL = 'https://api.x.com/oauth/request_token';
+export const TWITTER_ACCESS_TOKEN_URL = 'https://api.x.com/oauth/access_token';
+export const TWITTER_AUTHENTICATE_URL = 'https://api.x.com/oauth/authenticate';
+export const TWITTER_AUTHORIZE_URL = 'https://api.x.com/oauth/authorize';
 
 export { DEFAULT_TIMEOUT } from './checks.js';
 
@@ -32,11 +37,11 @@ export interface TwitterOAuthClientOptions {
   consumerKey: string;
   /** The app's API key secret (consumer secret). Required; never appears in an error or log. */
   consumerSecret: string;
-  /** Default `https://api.twitter.com/oauth/request_token`. */
+  /** Default `https://api.x.com/oauth/request_token`. */
   requestTokenURL?: string;
-  /** Default `https://api.twitter.com/oauth/access_token`. */
+  /** Default `https://api.x.com/oauth/access_token`. */
   accessTokenURL?: string;
-  /** Where users sign in. Default `https://api.twitter.com/oauth/authenticate`. */
+  /** Where users sign in. Default `https://api.x.com/oauth/authenticate`. */
   userAuthorizationURL?: string;
   /**
    * Where users are always asked to approve (used with `authorize: true` and for PIN flows).
@@ -67,7 +72,7 @@ export interface AccessToken {
   tokenSecret: string;
   userId: string;
   screenName: string;
-  /** Every parameter of Twitter's answer except the token secret. */
+  /** Every parameter of Twitter's answer except the token and its secret (`user_id`, `screen_name`, …). */
   params: Record<string, string>;
 }
 
@@ -255,7 +260,8 @@ export class TwitterOAuthClient {
       screenName: requiredField(body, 'screen_name', 'access_token'),
       params: {},
     };
-    for (const [name, value] of body) if (name !== 'oauth_token_secret') access.params[name] = value;
+    // passport-twitter's params never held the token or its secret: apps log params.
+    for (const [name, value] of body) if (name !== 'oauth_token_secret' && name !== 'oauth_token') access.params[name] = value;
     return access;
   }
 

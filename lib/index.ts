@@ -11,7 +11,34 @@ export {
   type VerifyFunctionWithRequest,
   type VerifyFunctionWithRequestAndParams,
 } from './strategy.js';
+export {
+  TwitterOAuth2Strategy,
+  type TwitterOAuth2StrategyOptions,
+  type TwitterOAuth2StrategyBaseOptions,
+  type TwitterOAuth2AuthenticateOptions,
+  type OAuth2VerifyFunction,
+  type OAuth2VerifyFunctionAnyForm,
+  type OAuth2VerifyFunctionWithParams,
+  type OAuth2VerifyFunctionWithRequest,
+  type OAuth2VerifyFunctionWithRequestAndParams,
+} from './oauth2-strategy.js';
 export type { VerifyCallback, VerifyResult } from './verify.js';
+export type { CallbackClaim } from './sign-in.js';
+export type { SignInStrategyOptions } from './options.js';
+export {
+  TwitterOAuth2Client,
+  REQUIRED_SCOPES,
+  X_AUTHORIZATION_URL,
+  X_PROFILE_URL,
+  X_REVOKE_URL,
+  X_TOKEN_URL,
+  type AuthorizationRequest,
+  type OAuth2Token,
+  type OAuth2TokenParams,
+  type ProfileOptions,
+  type TwitterOAuth2ClientOptions,
+} from './oauth2-client.js';
+export { createPKCE, codeChallengeS256, createState, type PKCE } from './pkce.js';
 export {
   TwitterOAuthClient,
   DEFAULT_TIMEOUT,

@@ -94,12 +94,12 @@ describe('TwitterOAuthClient', () => {
       expect(client.authorizationURL('t', { authorize: true })).to.equal('https://api.x.com/oauth/authorize?oauth_token=t');
     });
 
-    it("defaults to Twitter's endpoints and derives oauth/authorize from oauth/authenticate", () => {
+    it("defaults to X's endpoints on api.x.com and derives oauth/authorize from oauth/authenticate", () => {
       const client = new TwitterOAuthClient(DOCS);
-      expect(client.requestTokenURL).to.equal('https://api.twitter.com/oauth/request_token');
-      expect(client.accessTokenURL).to.equal('https://api.twitter.com/oauth/access_token');
-      expect(client.userAuthorizationURL).to.equal('https://api.twitter.com/oauth/authenticate');
-      expect(client.authorizeURL).to.equal('https://api.twitter.com/oauth/authorize');
+      expect(client.requestTokenURL).to.equal('https://api.x.com/oauth/request_token');
+      expect(client.accessTokenURL).to.equal('https://api.x.com/oauth/access_token');
+      expect(client.userAuthorizationURL).to.equal('https://api.x.com/oauth/authenticate');
+      expect(client.authorizeURL).to.equal('https://api.x.com/oauth/authorize');
       expect(client.timeout).to.equal(10_000);
     });
   });
@@ -183,9 +183,9 @@ describe('TwitterOAuthClient', () => {
     it('builds the authenticate URL with force_login and screen_name, and the authorize URL on request', () => {
       const client = new TwitterOAuthClient(DOCS);
       expect(client.authorizationURL('t&1', { forceLogin: true, screenName: 'a b' })).to.equal(
-        'https://api.twitter.com/oauth/authenticate?oauth_token=t%261&force_login=true&screen_name=a%20b',
+        'https://api.x.com/oauth/authenticate?oauth_token=t%261&force_login=true&screen_name=a%20b',
       );
-      expect(client.authorizationURL('t', { authorize: true })).to.equal('https://api.twitter.com/oauth/authorize?oauth_token=t');
+      expect(client.authorizationURL('t', { authorize: true })).to.equal('https://api.x.com/oauth/authorize?oauth_token=t');
     });
   });
 
@@ -221,7 +221,8 @@ describe('TwitterOAuthClient', () => {
           tokenSecret: 'ats',
           userId: '12',
           screenName: 'jack',
-          params: { oauth_token: 'at', user_id: '12', screen_name: 'jack', x: '1' },
+          // Neither the token nor its secret: apps log params, as passport-twitter's have neither.
+          params: { user_id: '12', screen_name: 'jack', x: '1' },
         });
         const header = parseOAuthHeader(p.seen[0]!.headers.authorization);
         expect(header.oauth_token).to.equal('rt');

@@ -460,7 +460,7 @@ describe('HTTP to Twitter', () => {
         await new Promise((r) => setTimeout(r, gap));
       }
       expect(results).to.deep.equal(gaps.map(() => ({ user: { id: ALICE.id, username: ALICE.screen_name } })));
-      expect(relay.idleCloses(), 'the relay did close idle connections between sign-ins').to.be.at.least(gaps.length - 1);
+      expect(relay.idleCloses(), 'the relay did close idle connections between sign-ins').to.be.at.least(gaps.filter((g) => g >= 1000).length);
       expect(fake!.stats().accessToken).to.equal(gaps.length);
     });
   });

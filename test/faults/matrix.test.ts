@@ -423,13 +423,13 @@ describe('faults and bad input', () => {
             expect(leaked(text, secrets), `secrets in ${form}`).to.deep.equal([]);
           }
 
-          // Nothing pending; a replayed callback finds nothing and does not reach Twitter.
+          // Nothing pending; a replayed callback is known as used and does not reach Twitter.
           expect(await pendingIn(app, browser), 'pending after the error').to.equal(0);
           if (replay !== undefined) {
             const exchanges = fake.stats().accessToken;
             const again = await browser.get(replay);
             expect(again.status).to.equal(401);
-            expect(((await again.json()) as { failure: { code: string } }).failure.code).to.equal('NO_PENDING_SIGN_IN');
+            expect(((await again.json()) as { failure: { code: string } }).failure.code).to.equal('ALREADY_USED');
             expect(fake.stats().accessToken, 'access_token calls for the replay').to.equal(exchanges);
           }
 

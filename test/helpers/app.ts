@@ -27,6 +27,10 @@ export interface TestAppOptions {
   configure?: (app: Express) => void;
   /** Serve over HTTPS with this certificate (see helpers/tls.ts). */
   tls?: { cert: Buffer; key: Buffer };
+  /** express-session's store (default: a MemoryStore of its own). */
+  sessionStore?: session.Store;
+  /** Run on the sign-in routes after the session is loaded, before passport.authenticate. */
+  beforeAuthenticate?: express.RequestHandler;
 }
 
 /**
@@ -41,7 +45,14 @@ export async function startApp(strategy: Strategy, options: TestAppOptions = {})
   const app = express();
   options.configure?.(app);
   if (options.session !== false) {
-    app.use(session({ secret: 'test-session-secret', resave: false, saveUninitialized: options.saveUninitialized ?? false }));
+    app.use(
+      session({
+        secret: 'test-session-secret',
+        resave: false,
+        saveUninitialized: options.saveUninitialized ?? false,
+        ...(options.sessionStore ? { store: options.sessionStore } : {}),
+      }),
+    );
     app.use(passport.session());
   }
   app.use(passport.initialize());
@@ -65,8 +76,9 @@ export async function startApp(strategy: Strategy, options: TestAppOptions = {})
         res.json({ user });
       });
     })(req, res, next);
-  app.get('/auth/twitter', auth);
-  app.get('/auth/twitter/callback', auth);
+  const before: express.RequestHandler = options.beforeAuthenticate ?? ((_req, _res, next) => next());
+  app.get('/auth/twitter', before, auth);
+  app.get('/auth/twitter/callback', before, auth);
   app.get('/me', (req, res) => {
     res.json({ user: req.user ?? null });
   });

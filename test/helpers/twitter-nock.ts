@@ -7,7 +7,7 @@ import { nock } from './nock.js';
 
 export const CONSUMER_KEY = 'test-consumer-key';
 export const CONSUMER_SECRET = 'test-consumer-secret-DO-NOT-LEAK';
-export const TWITTER = 'https://api.twitter.com';
+export const TWITTER = 'https://api.x.com';
 
 /** Parses `OAuth k="v", …` into a map of decoded values. */
 export function parseOAuthHeader(header: string | null | undefined): Record<string, string> {

@@ -10,7 +10,7 @@ import { nock, useNock } from '../helpers/nock.js';
 import { Browser, startApp, type TestApp, type TestAppOptions } from '../helpers/app.js';
 import { selfSignedCertificate, type Certificate } from '../helpers/tls.js';
 
-const TWITTER = 'https://api.twitter.com';
+const TWITTER = 'https://api.x.com';
 const ACCESS_TOKEN_URL = `${TWITTER}/oauth/access_token`;
 const CONSUMER_SECRET = 'consumer-secret-for-tests';
 const SCOPE = 'oauth:twitter:consumer-key';
@@ -652,10 +652,10 @@ describe('CookieRequestTokenStore', () => {
       const first = await start(browser, app);
       const second = await start(browser, app);
       await expectSignedIn(await callback(browser, app, first));
-      // The other tab's sign-in is still pending, so the used token is unknown, not "no session".
-      await expectFailure(await callback(browser, app, first), 'UNKNOWN_TOKEN');
+      // A used callback says so, whether or not another tab's sign-in is still pending.
+      await expectFailure(await callback(browser, app, first), 'ALREADY_USED');
       await expectSignedIn(await callback(browser, app, second));
-      await expectFailure(await callback(browser, app, second), 'NO_PENDING_SIGN_IN');
+      await expectFailure(await callback(browser, app, second), 'ALREADY_USED');
       expect(twitter.exchanges).to.deep.equal([first, second]);
     });
   });

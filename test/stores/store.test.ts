@@ -80,7 +80,8 @@ describe('the request-token store contract', () => {
 
   it('hands every method the same context object per request, as its last argument', async () => {
     const calls = await signIn(undefined, () => {}, {});
-    expect(calls.map((c) => c.method)).to.deep.equal(['check', 'set', 'get', 'destroy', 'get', 'hasPending', 'check', 'set', 'destroy']);
+    // The replayed callback (the second get) is known as used: no hasPending call, nothing written.
+    expect(calls.map((c) => c.method)).to.deep.equal(['check', 'set', 'get', 'destroy', 'get', 'check', 'set', 'destroy']);
     for (const call of calls) expect(call.context, call.method).to.deep.equal({ secure: false });
     const [check, set, get, destroy] = calls;
     expect(set!.context).to.equal(check!.context);

@@ -60,17 +60,7 @@ export function resolveCallbackURL(
   allowedHosts?: readonly string[],
 ): string {
   if (/^[a-z][a-z0-9+.-]*:/i.test(callbackURL)) return callbackURL;
-  const trusted = trusts(req, trustProxy);
-  const protocol = protocolOf(req, trusted);
-  let host = req.headers.host;
-  let header = 'Host';
-  if (trusted) {
-    const forwarded = first(req.headers['x-forwarded-host']);
-    if (forwarded !== undefined) {
-      host = forwarded;
-      header = 'X-Forwarded-Host';
-    }
-  }
+  const { protocol, host, header } = requestOrigin(req, trustProxy);
   if (host === undefined || !isHostAndPort(host)) {
     // The value is the client's and is left out: it may be anything a header can hold.
     throw new TwitterSignInError(
@@ -89,6 +79,21 @@ export function resolveCallbackURL(
     );
   }
   return url.toString();
+}
+
+/**
+ * Where the browser sent this request: its scheme and the host it named, from `Host`, or from
+ * `X-Forwarded-Proto`/`X-Forwarded-Host` when the proxy is trusted. `host` is as sent: unchecked.
+ */
+export function requestOrigin(
+  req: IncomingMessage,
+  trustProxy: boolean | undefined,
+): { protocol: 'http' | 'https'; host: string | undefined; header: 'Host' | 'X-Forwarded-Host' } {
+  const trusted = trusts(req, trustProxy);
+  const forwarded = trusted ? first(req.headers['x-forwarded-host']) : undefined;
+  return forwarded !== undefined
+    ? { protocol: protocolOf(req, trusted), host: forwarded, header: 'X-Forwarded-Host' }
+    : { protocol: protocolOf(req, trusted), host: req.headers.host, header: 'Host' };
 }
 
 /**

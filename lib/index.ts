@@ -23,7 +23,7 @@ export {
   type OAuth2VerifyFunctionWithRequestAndParams,
 } from './oauth2-strategy.js';
 export type { VerifyCallback, VerifyResult } from './verify.js';
-export type { CallbackClaim } from './sign-in.js';
+export type { CallbackClaim, TwitterSignInWarning, WarningHandler } from './sign-in.js';
 export type { SignInStrategyOptions } from './options.js';
 export {
   TwitterOAuth2Client,

@@ -4,7 +4,7 @@
  */
 import { requireString } from './checks.js';
 import type { TwitterOAuth2ClientOptions } from './oauth2-client.js';
-import { checkBooleans, checkUserFields, validateSignInOptions, type SignInStrategyOptions } from './options.js';
+import { checkBooleans, checkUserFields, SIGN_IN_OPTIONS, validateSignInOptions, type SignInStrategyOptions } from './options.js';
 import type { PassReqToCallbackOption } from './verify.js';
 
 /** Options of a single OAuth 2.0 sign-in, given to `passport.authenticate('twitter-oauth2', { … })`. */
@@ -39,9 +39,8 @@ export interface TwitterOAuth2StrategyBaseOptions
 }
 
 const OAUTH2_OPTIONS = [
-  'callbackURL', 'callbackHosts', 'timeout', 'dispatcher', 'proxy', 'requestTokenStore', 'sessionKey', 'claimCallback',
-  'passReqToCallback', 'clientID', 'clientSecret', 'authorizationURL', 'tokenURL', 'revokeURL', 'profileURL', 'scope',
-  'includeEmail', 'userFields',
+  ...SIGN_IN_OPTIONS,
+  'clientID', 'clientSecret', 'authorizationURL', 'tokenURL', 'revokeURL', 'profileURL', 'scope', 'includeEmail', 'userFields',
 ] as const;
 
 // passport-oauth2's options that are always on here, refused with why, so an app copied from

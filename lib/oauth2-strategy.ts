@@ -29,10 +29,9 @@ import {
 } from './oauth2-options.js';
 import { createPKCE, createState } from './pkce.js';
 import { DEFAULT_USER_FIELDS, type TwitterProfile } from './profile.js';
-import { callbackValue, failure, isOutcome, SignInStrategy, type Outcome, type Query } from './sign-in.js';
-import { SessionRequestTokenStore } from './stores/session.js';
+import { callbackValue, failure, isOutcome, signInConfig, SignInStrategy, type Outcome, type Query } from './sign-in.js';
 import type { StoreContext } from './stores/store.js';
-import type { VerifyAnyForm, VerifyForms, VerifyResult } from './verify.js';
+import type { VerifyAnyForm, VerifyForms } from './verify.js';
 
 export type {
   TwitterOAuth2AuthenticateOptions,
@@ -80,17 +79,7 @@ export class TwitterOAuth2Strategy extends SignInStrategy {
     if (!options || typeof options !== 'object') throw new TypeError('TwitterOAuth2Strategy requires options');
     if (typeof verify !== 'function') throw new TypeError('TwitterOAuth2Strategy requires a verify function');
     validateOAuth2StrategyOptions(options);
-    super({
-      name: 'twitter-oauth2',
-      store: options.requestTokenStore ?? new SessionRequestTokenStore(),
-      scope: options.sessionKey ?? `oauth2:twitter:${options.clientID}`,
-      proxy: options.proxy,
-      callbackURL: options.callbackURL,
-      callbackHosts: options.callbackHosts && [...options.callbackHosts],
-      verify: verify as (...args: unknown[]) => VerifyResult,
-      passReqToCallback: options.passReqToCallback === true,
-      claim: options.claimCallback,
-    });
+    super(signInConfig('twitter-oauth2', `oauth2:twitter:${options.clientID}`, options, verify));
     const { clientID, clientSecret, authorizationURL, tokenURL, revokeURL, profileURL, timeout, dispatcher } = options;
     this.client = new TwitterOAuth2Client({
       clientID,

@@ -9,7 +9,7 @@ import { isHostAndPort } from './callback-url.js';
 import { checkDispatcher, checkTimeout, requireString } from './checks.js';
 import type { TwitterOAuthClientOptions } from './client.js';
 import type { ProfileLookup } from './profile.js';
-import type { CallbackClaim } from './sign-in.js';
+import type { CallbackClaim, WarningHandler } from './sign-in.js';
 import type { RequestTokenStore } from './stores/store.js';
 import type { PassReqToCallbackOption } from './verify.js';
 
@@ -60,6 +60,12 @@ export interface SignInStrategyOptions {
    * regardless.
    */
   claimCallback?: CallbackClaim;
+  /**
+   * Where the strategy's warnings go: things the developer should fix before they fail a
+   * sign-in, such as a sign-in started on another host than the callback URL's (the session
+   * cookie will not reach the callback). Default: `process.emitWarning` (stderr), each once.
+   */
+  onWarning?: WarningHandler;
 }
 
 /** Options of a single OAuth 1.0a sign-in, given to `passport.authenticate('twitter', { … })`. */
@@ -118,9 +124,9 @@ export interface TwitterSignInStrategyBaseOptions
   includeEmail?: boolean;
 }
 
-const SIGN_IN_OPTIONS = [
+export const SIGN_IN_OPTIONS = [
   'callbackURL', 'callbackHosts', 'timeout', 'dispatcher', 'proxy', 'requestTokenStore', 'sessionKey', 'claimCallback',
-  'passReqToCallback',
+  'onWarning', 'passReqToCallback',
 ] as const;
 
 const OAUTH1_OPTIONS = [
@@ -199,6 +205,9 @@ export function validateSignInOptions(options: SignInStrategyOptions & { passReq
   if (options.timeout !== undefined) checkTimeout(options.timeout);
   checkBooleans(options, ['passReqToCallback', 'proxy']);
   if (options.sessionKey !== undefined) requireString(options.sessionKey, 'sessionKey');
+  if (options.onWarning !== undefined && typeof options.onWarning !== 'function') {
+    throw new TypeError('onWarning must be a function (warning) => void');
+  }
   if (options.claimCallback !== undefined && typeof options.claimCallback !== 'function') {
     throw new TypeError('claimCallback must be a function (key, ttl) => boolean | Promise<boolean>');
   }

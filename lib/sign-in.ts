@@ -13,8 +13,10 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Request } from 'express';
 import { Strategy as PassportStrategy } from 'passport-strategy';
-import { resolveCallbackURL, storeContextOf } from './callback-url.js';
+import { isHostAndPort, requestOrigin, resolveCallbackURL, storeContextOf } from './callback-url.js';
 import { TwitterSignInError, type SignInFailure, type SignInFailureCode } from './errors.js';
+import type { SignInStrategyOptions } from './options.js';
+import { SessionRequestTokenStore } from './stores/session.js';
 import type { PendingSignIn, RequestTokenStore, StoreContext } from './stores/store.js';
 import type { VerifyCallback, VerifyResult } from './verify.js';
 
@@ -25,6 +27,16 @@ import type { VerifyCallback, VerifyResult } from './verify.js';
  * (a reload, two tabs, a retrying proxy) reach Twitter exactly once across instances.
  */
 export type CallbackClaim = (key: string, ttl: number) => Promise<boolean> | boolean;
+
+/** Something the app's developer should know, though no sign-in failed because of it yet. */
+export interface TwitterSignInWarning {
+  /** `CALLBACK_HOST_MISMATCH`: a sign-in started on another host than its callback URL's. */
+  code: 'CALLBACK_HOST_MISMATCH';
+  message: string;
+}
+
+/** Where warnings go. Default: node's `process.emitWarning` (printed on stderr), once per kind and hosts. */
+export type WarningHandler = (warning: TwitterSignInWarning) => void;
 
 /** What one `authenticate()` call ends in; handed to Passport exactly once. */
 export type Outcome =
@@ -48,6 +60,31 @@ export interface SignInStrategyConfig {
   verify: (...args: unknown[]) => VerifyResult;
   passReqToCallback: boolean;
   claim: CallbackClaim | undefined;
+  onWarning: WarningHandler | undefined;
+}
+
+/**
+ * The config of the shared core from a strategy's options (both strategies take the same shared
+ * options: options.ts's SignInStrategyOptions).
+ */
+export function signInConfig(
+  name: string,
+  scope: string,
+  options: SignInStrategyOptions & { passReqToCallback?: boolean },
+  verify: (...args: never[]) => unknown,
+): SignInStrategyConfig {
+  return {
+    name,
+    store: options.requestTokenStore ?? new SessionRequestTokenStore(),
+    scope: options.sessionKey ?? scope,
+    proxy: options.proxy,
+    callbackURL: options.callbackURL,
+    callbackHosts: options.callbackHosts && [...options.callbackHosts],
+    verify: verify as unknown as (...args: unknown[]) => VerifyResult,
+    passReqToCallback: options.passReqToCallback === true,
+    claim: options.claimCallback,
+    onWarning: options.onWarning,
+  };
 }
 
 // Callbacks this process has taken, remembered until their pending sign-in would have expired,
@@ -105,7 +142,10 @@ export abstract class SignInStrategy extends PassportStrategy {
   private readonly _verify: (...args: unknown[]) => VerifyResult;
   private readonly _passReqToCallback: boolean;
   private readonly _claim: CallbackClaim | undefined;
+  private readonly _onWarning: WarningHandler;
   private readonly _used = new UsedTokens();
+  /** The warnings given already: each once per strategy, so a busy app's log is not flooded. */
+  private readonly _warned = new Set<string>();
 
   protected constructor(config: SignInStrategyConfig) {
     super();
@@ -118,6 +158,9 @@ export abstract class SignInStrategy extends PassportStrategy {
     this._verify = config.verify;
     this._passReqToCallback = config.passReqToCallback;
     this._claim = config.claim;
+    this._onWarning =
+      config.onWarning ??
+      ((warning) => process.emitWarning(warning.message, { type: 'TwitterSignInWarning', code: warning.code }));
   }
 
   override authenticate(req: Request, options?: Record<string, unknown>): void {
@@ -158,7 +201,39 @@ export abstract class SignInStrategy extends PassportStrategy {
    */
   protected async _prepareStart(req: Request, context: StoreContext, callbackURL: unknown): Promise<string> {
     if (this._store.check) await this._storeCall(() => this._store.check!(req, context));
-    return this._resolveCallbackURL(req, callbackURL);
+    const resolved = this._resolveCallbackURL(req, callbackURL);
+    this._warnOnHostMismatch(req, resolved);
+    return resolved;
+  }
+
+  /**
+   * The commonest mistake is silent: browsing `localhost` with a callback on `127.0.0.1` (or any
+   * other host). Cookies are per host, so the session cookie set now is not sent to the callback,
+   * and the callback fails with NO_PENDING_SIGN_IN. Said once per pair of hosts, as it starts.
+   */
+  private _warnOnHostMismatch(req: Request, callbackURL: string): void {
+    const { host } = requestOrigin(req, this._proxy);
+    if (host === undefined || !isHostAndPort(host)) return;
+    let started: string;
+    let callback: string;
+    try {
+      started = new URL(`http://${host}`).hostname;
+      callback = new URL(callbackURL).hostname;
+    } catch {
+      return;
+    }
+    if (started === callback) return;
+    const key = `${started} ${callback}`;
+    if (this._warned.has(key) || this._warned.size >= 100) return;
+    this._warned.add(key);
+    this._onWarning({
+      code: 'CALLBACK_HOST_MISMATCH',
+      message:
+        `A sign-in with Twitter started on ${started}, but its callback URL ${callbackURL} is on ${callback}. ` +
+        `The browser will not send the session cookie set on ${started} to ${callback}, so the callback will fail ` +
+        `with NO_PENDING_SIGN_IN. Open the app on ${callback}, or set callbackURL to a URL on ${started} (registered ` +
+        'in the developer console).',
+    });
   }
 
   /** This sign-in's callback URL: the per-sign-in one, or the strategy's, resolved against the request. */

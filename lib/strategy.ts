@@ -24,10 +24,9 @@ import {
   type ProfileLookupOptions,
   type TwitterProfile,
 } from './profile.js';
-import { callbackValue, failure, isOutcome, SignInStrategy, type Outcome, type Query } from './sign-in.js';
-import { SessionRequestTokenStore } from './stores/session.js';
+import { callbackValue, failure, isOutcome, signInConfig, SignInStrategy, type Outcome, type Query } from './sign-in.js';
 import type { StoreContext } from './stores/store.js';
-import type { VerifyAnyForm, VerifyForms, VerifyResult } from './verify.js';
+import type { VerifyAnyForm, VerifyForms } from './verify.js';
 
 export type { TwitterAuthenticateOptions, TwitterSignInStrategyBaseOptions, TwitterSignInStrategyOptions } from './options.js';
 
@@ -67,17 +66,7 @@ export class TwitterSignInStrategy extends SignInStrategy {
     if (!options || typeof options !== 'object') throw new TypeError('TwitterSignInStrategy requires options');
     if (typeof verify !== 'function') throw new TypeError('TwitterSignInStrategy requires a verify function');
     validateStrategyOptions(options);
-    super({
-      name: 'twitter',
-      store: options.requestTokenStore ?? new SessionRequestTokenStore(),
-      scope: options.sessionKey ?? `oauth:twitter:${options.consumerKey}`,
-      proxy: options.proxy,
-      callbackURL: options.callbackURL,
-      callbackHosts: options.callbackHosts && [...options.callbackHosts],
-      verify: verify as (...args: unknown[]) => VerifyResult,
-      passReqToCallback: options.passReqToCallback === true,
-      claim: options.claimCallback,
-    });
+    super(signInConfig('twitter', `oauth:twitter:${options.consumerKey}`, options, verify));
     this.client = new TwitterOAuthClient({
       consumerKey: options.consumerKey,
       consumerSecret: options.consumerSecret,

@@ -79,6 +79,22 @@ describe('TwitterSignInStrategy', () => {
     });
   });
 
+  describe('misspelt options', () => {
+    for (const [wrong, right] of [['callbackUrl', 'callbackURL'], ['consumerSecrets', 'consumerSecret'], ['forcelogin', 'forceLogin']]) {
+      it(`throws for ${wrong}, naming ${right}, instead of ignoring it or calling ${right} missing`, () => {
+        const options: Record<string, unknown> = { consumerKey: 'k', consumerSecret: 's', callbackURL: '/cb', [wrong]: 'x' };
+        expect(() => new TwitterSignInStrategy(options as never, () => undefined)).to.throw(TypeError, `Unknown option ${wrong}: did you mean ${right}?`);
+      });
+    }
+
+    it('lists the options when a name is nothing like any of them', () => {
+      expect(() => new TwitterSignInStrategy({ consumerKey: 'k', consumerSecret: 's', callbackURL: '/cb', frobnicate: 1 } as never, () => undefined)).to.throw(
+        TypeError,
+        /Unknown option frobnicate\. The options are callbackURL, /,
+      );
+    });
+  });
+
   describe('start', () => {
     it('signs POST request_token with oauth_callback and redirects 302 to oauth/authenticate', async () => {
       const { strategy } = makeStrategy();
@@ -252,6 +268,40 @@ describe('TwitterSignInStrategy', () => {
       const captured = interceptRequestToken('t');
       await new Browser().get(`${app.url}/auth/twitter`, { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'app.example' });
       expect(captured.headers[0]!.oauth_callback).to.equal(`${app.url}/cb`);
+    });
+  });
+
+  describe('a sign-in started on another host than the callback URL', () => {
+    it('warns once through onWarning that the session cookie will not reach the callback, naming both hosts', async () => {
+      const warnings: { code: string; message: string }[] = [];
+      const { strategy } = makeStrategy({ callbackURL: 'http://localhost:3000/auth/twitter/callback', onWarning: (w: { code: string; message: string }) => warnings.push(w) });
+      app = await startApp(strategy);
+      const browser = new Browser();
+      await start(app, browser, 'first');
+      await start(app, browser, 'second');
+      expect(warnings).to.have.length(1);
+      expect(warnings[0]!.code).to.equal('CALLBACK_HOST_MISMATCH');
+      expect(warnings[0]!.message).to.include('started on 127.0.0.1');
+      expect(warnings[0]!.message).to.include('is on localhost');
+      expect(warnings[0]!.message).to.include('NO_PENDING_SIGN_IN');
+    });
+
+    it("warns through node's process warnings by default", async () => {
+      const { strategy } = makeStrategy({ callbackURL: 'http://localhost:3000/auth/twitter/callback' });
+      app = await startApp(strategy);
+      const warned = new Promise<Error & { code?: string }>((resolve) => process.once('warning', resolve));
+      await start(app, new Browser(), 'default-warning');
+      const warning = await warned;
+      expect(warning.name).to.equal('TwitterSignInWarning');
+      expect(warning.code).to.equal('CALLBACK_HOST_MISMATCH');
+    });
+
+    it('says nothing when the start and the callback share a host', async () => {
+      const warnings: unknown[] = [];
+      const { strategy } = makeStrategy({ onWarning: (w: unknown) => warnings.push(w) });
+      app = await startApp(strategy);
+      await start(app, new Browser(), 'same-host');
+      expect(warnings).to.deep.equal([]);
     });
   });
 

@@ -290,7 +290,9 @@ function parseJSON(res: HttpResponse, call: CallInfo): unknown {
     throw new TwitterSignInError('ERR_TWITTER_RESPONSE', `X's answer to ${call.label} is not JSON.`, {
       endpoint: call.endpoint,
       providerStatus: res.status,
-      cause,
+      // The parser's message quotes the text it stopped at (all of a short one), and a token
+      // answer's text is the tokens: keep its cause only where the body holds none.
+      ...(call.endpoint === 'token' ? {} : { cause }),
     });
   }
 }

@@ -10,12 +10,13 @@ import { json, provider, type Answer, type Provider } from './helpers/provider.j
 import { rejection } from './helpers/rejection.js';
 
 const CLIENT_ID = 'client-id-value-TzNHbE5X';
-const CLIENT_SECRET = 'client-secret-value-0123456789abcdef';
+// Secrets with prefixes no other text ends in: the redactor also blanks a secret cut off at the end of a text.
+const CLIENT_SECRET = 'CS9-client-secret-value-0123456789abcdef';
 const REDIRECT = 'http://127.0.0.1:3000/auth/x/callback';
-const CODE = 'authorization-code-value-0123';
-const VERIFIER = 'code-verifier-value-0123456789-abcdefghijklm';
-const ACCESS = 'access-token-value-0123456789';
-const REFRESH = 'refresh-token-value-0123456789';
+const CODE = 'AC9-authorization-code-value-0123';
+const VERIFIER = 'CV9-code-verifier-value-0123456789-abcdefghij';
+const ACCESS = 'AT9-access-token-value-0123456789';
+const REFRESH = 'RT9-refresh-token-value-0123456789';
 
 const TOKEN_ANSWER = {
   token_type: 'bearer',
@@ -643,6 +644,14 @@ describe('TwitterOAuth2Client', () => {
           [
             'an OAuth error describing the request',
             (req, res, seen) => json(res, 400, { error: 'invalid_request', error_description: `${seen.body} ${req.headers.authorization}` }),
+          ],
+          [
+            'an OAuth error whose name repeats the request',
+            (req, res, seen) => json(res, 400, { error: `${seen.body} ${req.headers.authorization}`, error_description: 'No match.' }),
+          ],
+          [
+            'a problem whose reason repeats the request',
+            (req, res, seen) => json(res, 403, { title: 'Forbidden', reason: `${req.headers.authorization} ${seen.body}`, detail: 'No match.' }),
           ],
           [
             'a problem whose detail repeats the request',

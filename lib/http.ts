@@ -266,6 +266,8 @@ export function refused(
   }
   const provider = parseProviderError(res.body);
   const redact = (text: string) => redactValues(redactOAuthParams(text), res.secrets);
+  // Both go into the message: an answer that repeats the request may do it in either field.
+  if (provider.error !== undefined) provider.error = redact(provider.error);
   if (provider.message !== undefined) provider.message = redact(provider.message);
   const fields = {
     endpoint,

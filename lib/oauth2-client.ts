@@ -251,7 +251,7 @@ export class TwitterOAuth2Client {
     ];
     const res = await send(() => ({ method: 'POST', url, headers, body, secrets }), call, this);
     if (res.status >= 200 && res.status < 300) return res;
-    throw refused(call, res, (provider, status) => tokenHint(call.endpoint, status, provider, this.confidential));
+    throw refused(call, res, (provider, status) => tokenHint(call.endpoint, status, provider, this.confidential, params.grant_type));
   }
 }
 
@@ -290,22 +290,27 @@ function parseJSON(res: HttpResponse, call: CallInfo): unknown {
     throw new TwitterSignInError('ERR_TWITTER_RESPONSE', `X's answer to ${call.label} is not JSON.`, {
       endpoint: call.endpoint,
       providerStatus: res.status,
-      cause,
+      // The parser's message quotes the text it stopped at (all of a short one), and a token
+      // answer's text is the tokens: keep its cause only where the body holds none.
+      ...(call.endpoint === 'token' ? {} : { cause }),
     });
   }
 }
 
-// What to fix, for the token endpoint's refusals.
-function tokenHint(endpoint: TwitterEndpoint, status: number, { error }: ProviderError, confidential: boolean): string {
+// What to fix, for the token endpoint's refusals. `grant` tells a code exchange from a refresh:
+// X answers a spent code and a spent refresh token alike (invalid_request), and a server that
+// follows RFC 6749 §5.2 says invalid_grant for either.
+function tokenHint(endpoint: TwitterEndpoint, status: number, { error }: ProviderError, confidential: boolean, grant: string | undefined): string {
   if (error === 'unauthorized_client' || error === 'invalid_client' || status === 401) {
     return confidential
       ? ' Check clientID and clientSecret (the OAuth 2.0 ones, not the API key), and that the app is a confidential client (Web App) in the developer console.'
       : ' Check clientID (the OAuth 2.0 Client ID), and whether the app is a confidential client (Web App) that needs clientSecret.';
   }
-  if (endpoint === 'token' && error === 'invalid_request') {
-    return ' The code may be older than 30 seconds or already used, or redirect_uri differs from the authorize request; start the sign-in again.';
+  if (endpoint === 'token' && (error === 'invalid_request' || error === 'invalid_grant')) {
+    return grant === 'refresh_token'
+      ? ' The refresh token was already used or revoked: X refresh tokens work once; sign the user in again.'
+      : ' The code may be older than 30 seconds or already used, or redirect_uri differs from the authorize request; start the sign-in again.';
   }
-  if (error === 'invalid_grant') return ' The refresh token was already used or revoked: X refresh tokens work once; sign the user in again.';
   if (status >= 500) return ' X is having trouble; try again later.';
   return '';
 }

@@ -46,6 +46,8 @@ export class FakeApp {
   readonly autoApprove: StoredUser | undefined;
   readonly now: () => number;
   readonly #callbackURLs: URL[] | undefined;
+  /** The registered URLs as the developer typed them, for OAuth 2.0's exact match. */
+  readonly #callbackStrings: ReadonlySet<string> | undefined;
   /** Session cookie value → user id: who is signed in to the fake in each browser. */
   readonly #sessions: ExpiringMap<string, string>;
 
@@ -53,6 +55,7 @@ export class FakeApp {
     this.appName = options.appName;
     this.now = options.now;
     this.#callbackURLs = resolveCallbackURLs(options.callbackURLs);
+    this.#callbackStrings = options.callbackURLs === undefined ? undefined : new Set(options.callbackURLs);
     this.users = new UserDirectory(options.users);
     this.autoApprove =
       options.autoApprove === undefined ? undefined : this.users.ensure(options.autoApprove, 'options.autoApprove');
@@ -61,16 +64,17 @@ export class FakeApp {
 
   /**
    * Whether `callback` is registered for the app. OAuth 1.0a compares scheme, host, port and path
-   * (Twitter ignores the query); OAuth 2.0 asks for the exact URL (`exact`), as X does. Without
-   * registered URLs, any http(s) URL is.
+   * (Twitter ignores the query); OAuth 2.0 asks for the exact URL (`exact`), as X does: the
+   * string itself, not what a URL parser makes of it (RFC 6749 §3.1.2.3, simple string
+   * comparison), so `HTTP://…`, `/./` or `127.1` do not pass for the registered spelling.
+   * Without registered URLs, any http(s) URL is.
    */
   callbackRegistered(callback: string, exact: boolean): boolean {
     const url = parseHttpURL(callback);
     if (url === undefined) return false;
     if (this.#callbackURLs === undefined) return true;
-    return this.#callbackURLs.some((r) =>
-      exact ? r.href === url.href : r.protocol === url.protocol && r.host === url.host && r.pathname === url.pathname,
-    );
+    if (exact) return this.#callbackStrings!.has(callback);
+    return this.#callbackURLs.some((r) => r.protocol === url.protocol && r.host === url.host && r.pathname === url.pathname);
   }
 
   /** Who is signed in to the fake in the browser that sent `req`. */

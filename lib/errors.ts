@@ -87,6 +87,8 @@ export interface TwitterSignInErrorOptions {
   body?: string;
 }
 
+// The optional fields are `declare`d: set only when there is a value, so an error carries (and
+// logs, and `in` sees) only what it has.
 export class TwitterSignInError extends Error {
   override name = 'TwitterSignInError';
   readonly code: TwitterSignInErrorCode;
@@ -97,20 +99,20 @@ export class TwitterSignInError extends Error {
    */
   readonly status: number;
   /** Twitter's HTTP status, when it answered (401 for a wrong consumer secret, …). */
-  readonly providerStatus?: number;
+  declare readonly providerStatus?: number;
   /** The call to Twitter this error came from, when it came from one. */
-  readonly endpoint?: TwitterEndpoint;
+  declare readonly endpoint?: TwitterEndpoint;
   /** Twitter's own numeric error code (e.g. 32, 89, 415), parsed from its JSON or XML body. */
-  readonly providerCode?: number;
+  declare readonly providerCode?: number;
   /**
    * Twitter's own error name: OAuth 2.0's `error` (`invalid_request`, `invalid_scope`) or an API
    * problem's `reason`/type (`client-not-enrolled`).
    */
-  readonly providerError?: string;
+  declare readonly providerError?: string;
   /** Twitter's own error message: `error_description`, a problem's `detail`, or an API error `message`. */
-  readonly providerMessage?: string;
+  declare readonly providerMessage?: string;
   /** With `ERR_TWITTER_RATE_LIMITED`: when the limit resets (`x-rate-limit-reset`), if Twitter said. */
-  readonly rateLimitReset?: Date;
+  declare readonly rateLimitReset?: Date;
   /** Twitter's raw response body (non-2xx answers only), with what the request carried blanked. Non-enumerable. */
   declare readonly body?: string;
 

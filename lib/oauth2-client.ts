@@ -148,16 +148,20 @@ export class TwitterOAuth2Client {
     requireString(request.state, 'state');
     requireString(request.codeChallenge, 'codeChallenge');
     if (!Array.isArray(request.scope) || request.scope.length === 0) throw new TypeError('scope must be a non-empty array');
-    const url = new URL(this.authorizationURLBase);
-    url.searchParams.set('response_type', 'code');
-    url.searchParams.set('client_id', this.clientID);
-    url.searchParams.set('redirect_uri', request.redirectURI);
-    url.searchParams.set('scope', request.scope.join(' '));
-    url.searchParams.set('state', request.state);
-    url.searchParams.set('code_challenge', request.codeChallenge);
-    url.searchParams.set('code_challenge_method', 'S256');
-    // URLSearchParams writes a space as '+'; %20 is what X's own examples use, and both decode the same.
-    return url.href.replace(/\+/g, '%20');
+    const params: [string, string][] = [
+      ['response_type', 'code'],
+      ['client_id', this.clientID],
+      ['redirect_uri', request.redirectURI],
+      ['scope', request.scope.join(' ')],
+      ['state', request.state],
+      ['code_challenge', request.codeChallenge],
+      ['code_challenge_method', 'S256'],
+    ];
+    // encodeURIComponent writes a space as %20, as X's own examples do (URLSearchParams would
+    // write '+'); the configured URL's own path and query are kept as they are.
+    const query = params.map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('&');
+    const base = this.authorizationURLBase;
+    return `${base}${base.includes('?') ? '&' : '?'}${query}`;
   }
 
   /**
@@ -212,6 +216,10 @@ export class TwitterOAuth2Client {
    */
   async getProfile(accessToken: string, options: ProfileOptions = {}): Promise<TwitterProfile> {
     requireString(accessToken, 'accessToken');
+    const given: unknown = options.userFields;
+    if (given !== undefined && (!Array.isArray(given) || given.some((f) => typeof f !== 'string' || f === ''))) {
+      throw new TypeError('userFields must be an array of non-empty strings');
+    }
     const fields = [...(options.userFields ?? DEFAULT_USER_FIELDS)];
     if (options.includeEmail && !fields.includes('confirmed_email')) fields.push('confirmed_email');
     const url = new URL(this.profileURL);

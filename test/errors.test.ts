@@ -89,6 +89,13 @@ describe('errors', () => {
       });
     });
 
+    it('has only the fields it was given: no undefined ones to log or to find with `in`', () => {
+      const err = new TwitterSignInError('ERR_TWITTER_TIMEOUT', 'slow', { endpoint: 'token' });
+      expect(Object.keys(err).sort()).to.deep.equal(['code', 'endpoint', 'name', 'status']);
+      expect('rateLimitReset' in err).to.equal(false);
+      expect('providerStatus' in err).to.equal(false);
+    });
+
     it('keeps the raw body non-enumerable, so logging the error does not print it', () => {
       const err = new TwitterSignInError('ERR_TWITTER_HTTP', 'refused', { body: '<html>big page</html>' });
       expect(err.body).to.equal('<html>big page</html>');

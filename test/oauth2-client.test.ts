@@ -178,6 +178,26 @@ describe('TwitterOAuth2Client', () => {
     });
   });
 
+  it("keeps a configured authorize URL's own path and query as they are, a '+' included", () => {
+    const client = new TwitterOAuth2Client({ clientID: CLIENT_ID, authorizationURL: 'https://auth.example/a+b/authorize?tenant=x+y' });
+    const href = client.authorizationURL({ redirectURI: REDIRECT, scope: ['tweet.read', 'users.read'], state: 's', codeChallenge: 'c' });
+    expect(href.startsWith('https://auth.example/a+b/authorize?tenant=x+y&response_type=code&')).to.equal(true);
+    expect(href).to.include('&scope=tweet.read%20users.read&');
+  });
+
+  it('refuses userFields that are not an array of names, before calling X', async () => {
+    const client = new TwitterOAuth2Client({ clientID: CLIENT_ID, profileURL: 'http://127.0.0.1:1/2/users/me' });
+    for (const userFields of ['name,username', [''], [1]]) {
+      let thrown: unknown;
+      try {
+        await client.getProfile(ACCESS, { userFields: userFields as never });
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown, String(userFields)).to.be.instanceOf(TypeError);
+    }
+  });
+
   describe('talking to a provider', () => {
     let p: Provider | undefined;
     afterEach(async () => {

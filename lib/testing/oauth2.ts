@@ -300,9 +300,8 @@ export class OAuth2Provider {
       });
     }
     const fields = (new URLSearchParams(ctx.rawQuery).get('user.fields') ?? '').split(',').filter((f) => f !== '');
-    const allowed = [...V2_USER_FIELDS, 'confirmed_email'];
-    const invalid = fields.filter((f) => !allowed.includes(f));
-    if (invalid.length > 0) return sendJSON(ctx.res, 400, invalidFieldsProblem('user.fields', invalid, allowed));
+    const invalid = fields.filter((f) => !V2_USER_FIELDS.includes(f));
+    if (invalid.length > 0) return sendJSON(ctx.res, 400, invalidFieldsProblem('user.fields', invalid, V2_USER_FIELDS));
     sendJSON(ctx.res, 200, { data: v2User(this.#app.users.get(grant.userId)!, fields, grant.scopes.includes('users.email')) });
   }
 
@@ -312,7 +311,14 @@ export class OAuth2Provider {
       oauthError(ctx.res, 400, 'invalid_request', 'The body must be application/x-www-form-urlencoded.');
       return undefined;
     }
-    return new Map(parseFormEncoded(ctx.body.toString('utf8')));
+    const params = parseFormEncoded(ctx.body.toString('utf8'));
+    // RFC 6749 §3.2: parameters must not be included more than once.
+    const form = new Map(params);
+    if (form.size !== params.length) {
+      oauthError(ctx.res, 400, 'invalid_request', 'A parameter was included more than once.');
+      return undefined;
+    }
+    return form;
   }
 
   /**
@@ -329,6 +335,11 @@ export class OAuth2Provider {
       const [id, secret] = decodeBasic(basic);
       if (id === undefined || !safeEqual(id, this.#clientID) || !safeEqual(secret ?? '', this.#clientSecret)) {
         oauthError(ctx.res, 401, 'unauthorized_client', 'Missing valid authorization header');
+        return undefined;
+      }
+      // A client_id in the body beside Basic must name the same client.
+      if (form.has('client_id') && form.get('client_id') !== this.#clientID) {
+        oauthError(ctx.res, 400, 'invalid_request', 'client_id does not match the authorization header.');
         return undefined;
       }
       return true;

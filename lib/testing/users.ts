@@ -123,16 +123,18 @@ export function v1User(user: StoredUser, includeEmail: boolean): Record<string, 
 }
 
 /**
- * Every `user.fields` value Twitter's v2 API accepts; anything else is refused as Twitter
- * refuses it, so a typo in a client's field list fails here and not in production.
+ * Every `user.fields` value X's v2 API accepts (its OpenAPI spec's list, and the older
+ * `pinned_tweet_id`, `most_recent_tweet_id` and `affiliation` its guides still use); anything else
+ * is refused as X refuses it, so a typo in a client's field list fails here and not in production.
  *
  * @see https://developer.twitter.com/en/docs/twitter-api/data-dictionary/object-model/user
  */
 export const V2_USER_FIELDS: readonly string[] = [
-  'affiliation', 'connection_status', 'created_at', 'description', 'entities', 'id', 'location',
-  'most_recent_tweet_id', 'name', 'pinned_tweet_id', 'profile_banner_url', 'profile_image_url',
-  'protected', 'public_metrics', 'receives_your_dm', 'subscription_type', 'url', 'username',
-  'verified', 'verified_type', 'withheld',
+  'affiliation', 'confirmed_email', 'connection_status', 'created_at', 'description', 'entities', 'id',
+  'is_identity_verified', 'location', 'most_recent_tweet_id', 'name', 'parody', 'pinned_tweet_id',
+  'profile_banner_url', 'profile_image_url', 'protected', 'public_metrics', 'receives_your_dm',
+  'subscribes_to_you', 'subscription', 'subscription_type', 'url', 'username', 'verified',
+  'verified_followers_count', 'verified_type', 'withheld',
 ];
 
 /**

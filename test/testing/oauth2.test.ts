@@ -511,6 +511,23 @@ describe('fake X: OAuth 2.0', () => {
         await tokens(await exchange(code));
       });
 
+      it('refuses a client_id in the body that names another client than the Basic credentials', async () => {
+        const code = await newCode();
+        const form = { grant_type: 'authorization_code', code: code.code, redirect_uri: REDIRECT, code_verifier: code.verifier };
+        await expectOAuthError(await post(fake.oauth2Endpoints.tokenURL, { ...form, client_id: 'other-client' }, basic()), 400, 'invalid_request');
+      });
+
+      it('refuses a parameter given twice (RFC 6749 §3.2)', async () => {
+        const code = await newCode();
+        const body = `grant_type=authorization_code&code=${code.code}&code=${code.code}&redirect_uri=${encodeURIComponent(REDIRECT)}&code_verifier=${code.verifier}`;
+        const res = await fetch(fake.oauth2Endpoints.tokenURL, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic() },
+          body,
+        });
+        await expectOAuthError(res, 400, 'invalid_request');
+      });
+
       it('reads the Basic credentials form-decoded, as RFC 6749 §2.3.1 says, and refuses them sent raw', async () => {
         await fake.close();
         const secret = 'a b+c:d%e/é';

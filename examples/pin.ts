@@ -17,7 +17,7 @@ const consumerSecret = process.env.TWITTER_CONSUMER_SECRET;
 const fake =
   consumerKey && consumerSecret
     ? undefined
-    : await startFakeTwitter({ consumerKey: 'pin-example-key', consumerSecret: 'pin-example-secret' });
+    : await startFakeTwitter({ consumerKey: 'pin-example-key', consumerSecret: 'pin-example-secret', appName: 'PIN example' });
 const client = new TwitterOAuthClient(
   fake
     ? {

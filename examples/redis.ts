@@ -11,11 +11,11 @@
  *
  * This starts INSTANCES (default 2) instances on PORT, PORT+1, … (default 3000). In production
  * each would be its own process or machine; here they share a process only so that they can
- * share one fake Twitter. Open http://localhost:3001, sign in, and Twitter sends you back to the
+ * share one fake Twitter. Open http://127.0.0.1:3001, sign in, and Twitter sends you back to the
  * callback on :3000, which finishes the sign-in that :3001 started.
  *
  * Environment: REDIS_URL (default redis://127.0.0.1:6379), PORT, INSTANCES, PUBLIC_URL (the
- * callback's origin, default http://localhost:PORT), SESSION_SECRET. Without
+ * callback's origin, default http://127.0.0.1:PORT), SESSION_SECRET. Without
  * TWITTER_CONSUMER_KEY and TWITTER_CONSUMER_SECRET it starts a fake Twitter in the same process,
  * so it runs with no keys and no network; with them it signs in against Twitter (register the
  * callback URL it prints in the developer portal).
@@ -28,11 +28,12 @@ import { Passport } from 'passport';
 import { createClient } from 'redis';
 import { TwitterSignInError, TwitterSignInStrategy, type TwitterSignInStrategyOptions } from 'passport-twitter-signin';
 import { startFakeTwitter } from 'passport-twitter-signin/testing';
+import { listen } from './listen.js';
 
 const redisURL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const port = Number(process.env.PORT ?? 3000);
 const instances = Number(process.env.INSTANCES ?? 2);
-const origin = process.env.PUBLIC_URL ?? `http://localhost:${port}`;
+const origin = process.env.PUBLIC_URL ?? `http://127.0.0.1:${port}`;
 const callbackURL = `${origin}/auth/twitter/callback`;
 // Every instance must sign session cookies with the same secret, or none can read the others'.
 const sessionSecret = process.env.SESSION_SECRET ?? 'example-session-secret-change-me';
@@ -51,11 +52,20 @@ interface User {
 function createInstance(name: string, twitter: TwitterKeys, redis: ReturnType<typeof createClient>): Express {
   const passport = new Passport();
   passport.use(
-    new TwitterSignInStrategy({ ...twitter, callbackURL }, async (_token, _tokenSecret, profile): Promise<User> => {
-      // Find or create your user here. Keep token and tokenSecret (encrypted) only if you call
-      // the API on the user's behalf; they never belong in the session.
-      return { id: profile.id, username: profile.username };
-    }),
+    new TwitterSignInStrategy(
+      {
+        ...twitter,
+        callbackURL,
+        // One claim per callback in the Redis every instance shares: a callback that reaches two
+        // instances at once (a retrying load balancer, a reload) is exchanged once.
+        claimCallback: async (key, ttl) => (await redis.set(key, '1', { NX: true, PX: ttl })) === 'OK',
+      },
+      async (_token, _tokenSecret, profile): Promise<User> => {
+        // Find or create your user here. Keep token and tokenSecret (encrypted) only if you call
+        // the API on the user's behalf; they never belong in the session.
+        return { id: profile.id, username: profile.username };
+      },
+    ),
   );
   passport.serializeUser((user, done) => done(null, user));
   passport.deserializeUser((user: Express.User, done) => done(null, user));
@@ -97,11 +107,14 @@ ${
     req.logout((err) => (err ? next(err) : res.redirect('/')));
   });
 
-  // Twitter down, a misconfigured callback, Redis unreachable: the error's code and message name
-  // what to fix, and never contain a secret.
-  app.use((err: Error & { code?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    // Only this library's errors are known to be safe to show; others get a generic line.
-    res.status(500).type('text').send(err instanceof TwitterSignInError ? `${err.code}: ${err.message}` : 'Something went wrong.');
+  // Twitter down, a misconfigured callback, Redis unreachable: the log gets the error's code and
+  // message, which name what to fix and never contain a secret; the user a line and a way back.
+  app.use((err: Error & { code?: string }, req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    console.error(`Instance ${name}, ${req.path}: ${err instanceof TwitterSignInError ? `${err.code}: ${err.message}` : err.stack}`);
+    res
+      .status(err instanceof TwitterSignInError ? err.status : 500)
+      .type('html')
+      .send('<p>The sign-in did not work this time. <a href="/">Try again</a>.</p>');
   });
   return app;
 }
@@ -143,7 +156,7 @@ if (process.env.TWITTER_CONSUMER_KEY && process.env.TWITTER_CONSUMER_SECRET) {
   console.log('Signing in against Twitter.');
 } else {
   const keys = { consumerKey: 'example-consumer-key', consumerSecret: 'example-consumer-secret' };
-  const fake = await startFakeTwitter({ ...keys, callbackURLs: [callbackURL] });
+  const fake = await startFakeTwitter({ ...keys, appName: 'passport-twitter-signin Redis example', callbackURLs: [callbackURL] });
   twitter = {
     ...keys,
     ...fake.endpoints,
@@ -157,9 +170,8 @@ try {
   for (let i = 0; i < instances; i++) {
     const redis = await connectRedis();
     const name = String.fromCharCode(65 + i); // A, B, …
-    const server = createInstance(name, twitter, redis).listen(port + i, () => {
-      console.log(`Instance ${name}: http://localhost:${port + i}`);
-    });
+    const server = await listen(createInstance(name, twitter, redis), port + i, 'npx tsx examples/redis.ts');
+    console.log(`Instance ${name}: http://127.0.0.1:${port + i}`);
     running.push({ server, redis });
   }
 } catch (err) {

@@ -1,6 +1,7 @@
 /**
  * The example app (examples/app.ts) in a real browser: headless Chromium, driven by
- * playwright-core, signs in against the fake Twitter the way a person would.
+ * playwright-core, signs in against the fake Twitter the way a person would, through each
+ * protocol (OAuth 1.0a and OAuth 2.0), and cancels through each.
  *
  * The app and the fake both listen on 127.0.0.1 and the callback URL uses 127.0.0.1 too:
  * cookies are per host, so the session cookie set at the start must come back on the callback.
@@ -12,11 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { chromium, type BrowserContext, type Page, type Response } from 'playwright-core';
-import { createApp } from '../../examples/app.js';
+import { CALLBACK_PATHS, createApp } from '../../examples/app.js';
 import { startFakeTwitter, type FakeTwitter } from '../../lib/testing/index.js';
 import { requireBinary } from '../helpers/services.js';
 
 const CONSUMER_KEY = 'browser-example-key';
+const CLIENT_ID = 'browser-example-client';
+const CLIENT_SECRET = 'browser-example-client-secret-8c1d4f';
 const APP_NAME = 'Browser Example';
 // Distinctive, so finding it anywhere the browser can see is unambiguous.
 const CONSUMER_SECRET = 'browser-example-secret-3b7f0c2e9d6a';
@@ -43,6 +46,7 @@ describe('example app in a browser', function () {
   let fake: FakeTwitter | undefined;
   let appURL: string;
   let page: Page;
+  const logged: string[] = [];
 
   before(async function () {
     this.timeout(30_000);
@@ -57,18 +61,23 @@ describe('example app in a browser', function () {
       listening.listen(0, '127.0.0.1', () => resolve());
     });
     appURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const callbackURL = `${appURL}/auth/twitter/callback`;
-    fake = await startFakeTwitter({ consumerKey: CONSUMER_KEY, consumerSecret: CONSUMER_SECRET, appName: APP_NAME, callbackURLs: [callbackURL] });
+    fake = await startFakeTwitter({
+      consumerKey: CONSUMER_KEY,
+      consumerSecret: CONSUMER_SECRET,
+      clientID: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      appName: APP_NAME,
+      callbackURLs: [`${appURL}${CALLBACK_PATHS.twitter}`, `${appURL}${CALLBACK_PATHS.x}`],
+    });
     server.on(
       'request',
       createApp({
-        twitter: {
-          consumerKey: CONSUMER_KEY,
-          consumerSecret: CONSUMER_SECRET,
-          ...fake.endpoints,
-        },
-        callbackURL,
+        // A short timeout, so the test of a stalled Twitter waits 2 s, not 10.
+        twitter: { consumerKey: CONSUMER_KEY, consumerSecret: CONSUMER_SECRET, ...fake.endpoints, timeout: 2000 },
+        x: { clientID: CLIENT_ID, clientSecret: CLIENT_SECRET, ...fake.oauth2Endpoints },
+        origin: appURL,
         sessionSecret: 'browser-test-session-secret',
+        log: (message) => logged.push(message),
       }),
     );
 
@@ -109,7 +118,8 @@ describe('example app in a browser', function () {
   async function startSignIn(selector: string): Promise<void> {
     await page.goto(`${appURL}/`);
     await page.click(selector);
-    await page.waitForURL((url) => url.href.startsWith(`${fake!.userAuthorizationURL}?oauth_token=`));
+    const at = selector === '#sign-in-x' ? `${fake!.oauth2Endpoints.authorizationURL}?` : `${fake!.userAuthorizationURL}?oauth_token=`;
+    await page.waitForURL((url) => url.href.startsWith(at));
     await page.locator('#username').waitFor();
   }
 
@@ -140,6 +150,7 @@ describe('example app in a browser', function () {
 
     await allowAs('ada');
     await expectProfileOf('ada');
+    expect(await page.textContent('#via')).to.equal('OAuth 1.0a');
     expect(await page.content()).not.to.include(CONSUMER_SECRET);
 
     const contents = await Promise.all(seen);
@@ -190,6 +201,49 @@ describe('example app in a browser', function () {
     expect(atFake).to.have.lengthOf(1);
     expect(atFake[0]!.url.startsWith(`${fake!.userAuthorizationURL}?oauth_token=`)).to.equal(true);
     expect(atFake[0]!.status).to.equal(302);
+  });
+
+  it('signs a new visitor in with X over OAuth 2.0: the scopes on the fake page, then the profile, no secret shown', async () => {
+    const seen: Promise<string>[] = [];
+    page.on('response', (response: Response) => seen.push(everythingIn(response)));
+    await startSignIn('#sign-in-x');
+    expect(await page.textContent('h1')).to.equal(`Authorize ${APP_NAME} to access your account?`);
+    const permissions = await page.locator('#permissions li').allTextContents();
+    // tweet.read and users.read: what GET /2/users/me needs, and no more.
+    expect(permissions).to.deep.equal([
+      'All the Tweets you can view, including Tweets from protected accounts.',
+      'Any account you can view, including protected accounts.',
+    ]);
+    await allowAs('hedy');
+    await expectProfileOf('hedy');
+    expect(await page.textContent('#via')).to.equal('OAuth 2.0');
+    for (const content of await Promise.all(seen)) {
+      expect(content).not.to.include(CLIENT_SECRET);
+      expect(content).not.to.include(CONSUMER_SECRET);
+    }
+  });
+
+  it('brings a visitor who cancels at the OAuth 2.0 page back home, not signed in, with a message saying so', async () => {
+    await startSignIn('#sign-in-x');
+    await page.click('#cancel');
+    await page.waitForURL(`${appURL}/`);
+    expect(await page.textContent('#error')).to.equal('The sign-in with Twitter was cancelled.');
+    expect(await page.locator('#sign-in-x').count()).to.equal(1);
+    expect(await page.locator('#sign-out').count()).to.equal(0);
+  });
+
+  it('shows a short retry page, not a stack trace, when X does not answer in time, and logs what to fix', async function () {
+    this.timeout(30_000);
+    fake!.injectFault('request_token', { type: 'hang' }, { times: 1 });
+    logged.length = 0;
+    await page.goto(`${appURL}/`);
+    await page.click('#sign-in');
+    await page.locator('#try-again').waitFor();
+    expect(new URL(page.url()).pathname).to.equal('/auth/twitter');
+    expect(await page.textContent('#error')).to.equal('X did not answer in time. Please try again in a moment.');
+    expect(await page.locator('#try-again').count()).to.equal(1);
+    expect(await page.content()).not.to.match(/at \w+ \(|node_modules/);
+    expect(logged.join('\n')).to.include('ERR_TWITTER_TIMEOUT');
   });
 
   it('signs in from the link-style variant too', async () => {

@@ -56,17 +56,33 @@ describe('cli', function () {
     for (const { child } of runs.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
   });
 
-  it('starts on the given port, prints the URLs and the credentials to use, and stops on SIGTERM', async () => {
+  it("starts on the given port, prints both strategies' options ready to paste, and stops on SIGTERM", async () => {
     const port = await freePort();
     const cli = run(['--port', String(port)]);
     runs.push(cli);
     await cli.waitFor('Press Ctrl+C');
     const url = `http://127.0.0.1:${port}`;
-    expect(cli.output()).to.include(`${url}/oauth/request_token`);
-    expect(cli.output()).to.include(`${url}/oauth/authenticate`);
-    expect(cli.output()).to.include(`${url}/oauth/access_token`);
-    expect(cli.output()).to.match(/Consumer key:\s+fake-consumer-key/);
-    expect(cli.output()).to.match(/Consumer secret:\s+fake-consumer-secret/);
+    const [, oauth1] = /TwitterSignInStrategy \(add callbackURL\):\n(\{[\s\S]*?\n\})/.exec(cli.output()) ?? [];
+    const [, oauth2] = /TwitterOAuth2Strategy \(add callbackURL\):\n(\{[\s\S]*?\n\})/.exec(cli.output()) ?? [];
+    // What it prints is an object literal of the options, as named: paste it and it is one.
+    const literal = (text: string | undefined) => new Function(`return (${text});`)() as Record<string, string>;
+    expect(literal(oauth1)).to.deep.equal({
+      consumerKey: 'fake-consumer-key',
+      consumerSecret: 'fake-consumer-secret',
+      requestTokenURL: `${url}/oauth/request_token`,
+      accessTokenURL: `${url}/oauth/access_token`,
+      userAuthorizationURL: `${url}/oauth/authenticate`,
+      authorizeURL: `${url}/oauth/authorize`,
+    });
+    expect(literal(oauth2)).to.deep.equal({
+      clientID: 'fake-client-id',
+      clientSecret: 'fake-client-secret',
+      authorizationURL: `${url}/i/oauth2/authorize`,
+      tokenURL: `${url}/2/oauth2/token`,
+      revokeURL: `${url}/2/oauth2/revoke`,
+      profileURL: `${url}/2/users/me`,
+    });
+    expect(cli.output()).to.include('Any username and password sign in');
     expect((await fetch(`${url}/nowhere`)).status).to.equal(404);
 
     cli.child.kill('SIGTERM');
@@ -85,10 +101,24 @@ describe('cli', function () {
     ]);
     runs.push(cli);
     await cli.waitFor('Press Ctrl+C');
-    expect(cli.output()).to.match(/Consumer key:\s+my-key/);
-    expect(cli.output()).to.match(/Consumer secret:\s+my-secret/);
+    expect(cli.output()).to.include("consumerKey: 'my-key',");
+    expect(cli.output()).to.include("consumerSecret: 'my-secret',");
     expect(cli.output()).to.include('http://localhost:3000/a, http://localhost:3000/b');
     cli.child.kill('SIGINT');
+    expect(await cli.exited).to.equal(0);
+  });
+
+  it('serves a public OAuth 2.0 client with --public, under the --app-name it is given', async () => {
+    const port = await freePort();
+    const cli = run(['--port', String(port), '--public', '--app-name', 'My App', '--callback', 'http://127.0.0.1:3000/cb']);
+    runs.push(cli);
+    await cli.waitFor('Press Ctrl+C');
+    const [, oauth2] = /TwitterOAuth2Strategy \(add callbackURL\):\n(\{[\s\S]*?\n\})/.exec(cli.output()) ?? [];
+    expect(oauth2).to.include("clientID: 'fake-client-id',");
+    expect(oauth2).not.to.include('clientSecret');
+    const authorize = `http://127.0.0.1:${port}/i/oauth2/authorize?response_type=code&client_id=fake-client-id&redirect_uri=${encodeURIComponent('http://127.0.0.1:3000/cb')}&scope=users.read&state=s&code_challenge=c&code_challenge_method=S256`;
+    expect(await (await fetch(authorize)).text()).to.include('Authorize My App to access your account?');
+    cli.child.kill('SIGTERM');
     expect(await cli.exited).to.equal(0);
   });
 

@@ -290,9 +290,18 @@ export class TwitterOAuthClient {
    * profile lookup; errors carry `endpoint: 'profile'`.
    */
   async getJSON(url: string, token: string, tokenSecret: string): Promise<unknown> {
+    return (await this.getJSONResponse(url, token, tokenSecret)).json;
+  }
+
+  /** {@link getJSON}, with the body as it came and the response's headers. */
+  async getJSONResponse(
+    url: string,
+    token: string,
+    tokenSecret: string,
+  ): Promise<{ json: unknown; body: string; headers: HttpResponse['headers'] }> {
     const res = await this.#send({ method: 'GET', url, endpoint: 'profile', token, tokenSecret });
     try {
-      return JSON.parse(res.body) as unknown;
+      return { json: JSON.parse(res.body) as unknown, body: res.body, headers: res.headers };
     } catch (cause) {
       throw new TwitterSignInError('ERR_TWITTER_RESPONSE', `Twitter's answer from ${new URL(url).pathname} is not JSON.`, {
         endpoint: 'profile',

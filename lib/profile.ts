@@ -16,8 +16,10 @@ export interface TwitterProfile extends Profile {
   username: string;
   /** The display name when a profile lookup ran; the handle otherwise. */
   displayName: string;
-  /** The raw JSON of the profile lookup, when one ran. */
+  /** The raw JSON of the profile lookup, when one ran, as Twitter sent it. */
   _raw?: string;
+  /** With `fetchProfile: 'v1.1'`: the access the user granted (`x-access-level`: `read`, `read-write`, …). */
+  _accessLevel?: string;
   /** The email address, when one was asked for and X returned it; `verified` when X says it is confirmed. */
   emails?: { value: string; type?: string; verified?: boolean }[];
   /** What Twitter said about the user: the access-token parameters, or the looked-up profile. */
@@ -52,7 +54,11 @@ export interface ProfileLookupOptions {
 
 /** A client able to make a signed GET; the strategy passes its `TwitterOAuthClient`. */
 interface SignedGetter {
-  getJSON(url: string, token: string, tokenSecret: string): Promise<unknown>;
+  getJSONResponse(
+    url: string,
+    token: string,
+    tokenSecret: string,
+  ): Promise<{ json: unknown; body: string; headers: Readonly<Record<string, string | string[] | undefined>> }>;
 }
 
 /**
@@ -73,9 +79,9 @@ export async function lookUpProfile(
   if (lookup === 'v2') url.searchParams.set('user.fields', options.userFields.join(','));
   else if (options.includeEmail) url.searchParams.set('include_email', 'true');
   const endpoint = `GET ${url.pathname}`;
-  let json: unknown;
+  let answer: Awaited<ReturnType<SignedGetter['getJSONResponse']>>;
   try {
-    json = await client.getJSON(url.toString(), access.token, access.tokenSecret);
+    answer = await client.getJSONResponse(url.toString(), access.token, access.tokenSecret);
   } catch (err) {
     if (err instanceof TwitterSignInError && err.code === 'ERR_TWITTER_HTTP') {
       throw new TwitterSignInError(
@@ -95,8 +101,13 @@ export async function lookUpProfile(
     }
     throw err;
   }
-  const raw = JSON.stringify(json);
-  return lookup === 'v2' ? profileFromUsersMe(json, raw, endpoint) : fromV11(json, raw, endpoint);
+  const { json, body } = answer;
+  if (lookup === 'v2') return profileFromUsersMe(json, body, endpoint);
+  const profile = fromV11(json, body, endpoint);
+  // passport-twitter's profile has it too: the access the user granted ('read', 'read-write', …).
+  const level = answer.headers['x-access-level'];
+  if (typeof level === 'string') profile._accessLevel = level;
+  return profile;
 }
 
 /**

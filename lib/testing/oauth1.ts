@@ -53,6 +53,7 @@ interface RequestToken {
 interface AccessToken {
   secret: string;
   userId: string;
+  accessType: AccessType;
 }
 
 export interface OAuth1Options {
@@ -150,7 +151,7 @@ export class OAuth1Provider {
     // Twitter's access tokens start with the user id.
     const accessToken = `${user.id}-${randomToken()}`;
     const accessSecret = randomToken();
-    this.#accessTokens.set(accessToken, { secret: accessSecret, userId: user.id });
+    this.#accessTokens.set(accessToken, { secret: accessSecret, userId: user.id, accessType: pending.accessType });
     send(
       ctx.res,
       200,
@@ -168,7 +169,9 @@ export class OAuth1Provider {
   #profileRequest(ctx: Context): { request: OAuthRequest; user: StoredUser } | undefined {
     const request = this.#verified(ctx, (token) => this.#accessTokens.get(token)?.secret);
     if (request === undefined) return undefined;
-    const { userId } = this.#accessTokens.get(request.oauth.get('oauth_token')!)!;
+    const { userId, accessType } = this.#accessTokens.get(request.oauth.get('oauth_token')!)!;
+    // Twitter says on every call made with a user's token what access that user granted.
+    ctx.res.setHeader('x-access-level', accessType === 'write' ? 'read-write' : 'read');
     return { request, user: this.#app.users.get(userId)! };
   }
 

@@ -163,10 +163,11 @@ export class TwitterOAuth2Strategy extends SignInStrategy {
 
 /**
  * Text from the callback's query, which anyone can write into a link: clipped, and without
- * control characters, before it goes into an error message and a log line.
+ * control characters, before it goes into an error message and a log line. C1 as well as C0:
+ * U+009B is CSI to a terminal (as ESC [ is) and U+0085 a line break to some log readers.
  */
 function plain(text: string, max: number): string {
-  const clean = text.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 

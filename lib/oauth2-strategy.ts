@@ -110,13 +110,15 @@ export class TwitterOAuth2Strategy extends SignInStrategy {
   /** The start: a state and a PKCE verifier for this browser, then off to X's authorize page. */
   private async _start(req: Request, options: TwitterOAuth2AuthenticateOptions, context: StoreContext): Promise<Outcome> {
     const redirectURI = await this._prepareStart(req, context, options.callbackURL);
+    // Checked before anything is kept: a start that throws must not leave a session behind.
+    const scope = union(this._scopes, scopesOf(options.scope, 'scope'));
     const state = createState();
     const pkce = createPKCE();
     await this._remember(req, state, pkce.codeVerifier, context);
     return {
       redirect: this.client.authorizationURL({
         redirectURI,
-        scope: union(this._scopes, scopesOf(options.scope, 'scope')),
+        scope,
         state,
         codeChallenge: pkce.codeChallenge,
       }),

@@ -331,6 +331,21 @@ describe('TwitterOAuth2Strategy', () => {
       );
     });
 
+    it("is an error naming scope, before anything is kept, when a sign-in's scope is neither a string nor an array", async () => {
+      const fake = await fakeX();
+      const { strategy } = strategyFor(fake);
+      const app = await appFor(strategy, { routes: (a, auth) => a.get('/auth/x/bad-scope', auth('twitter-oauth2', { scope: 42 })) });
+      const browser = new Browser();
+      const res = await browser.get(`${app.url}/auth/x/bad-scope`);
+      expect(res.status).to.equal(500);
+      expect(res.headers.get('location')).to.equal(null);
+      expect(app.errors[0]).to.be.instanceOf(TypeError);
+      expect((app.errors[0] as Error).message).to.include('scope');
+      // No session was written for a start that cannot go anywhere.
+      expect(res.headers.get('set-cookie')).to.equal(null);
+      expect(browser.cookies.size).to.equal(0);
+    });
+
     it('takes the strategy scope as an array too', async () => {
       const fake = await fakeX();
       const { strategy } = strategyFor(fake, { scope: ['tweet.write', 'offline.access'] });
@@ -483,6 +498,40 @@ describe('TwitterOAuth2Strategy', () => {
       const res = await browser.get(await redirectFrom(location.href));
       expect(res.status, await res.clone().text()).to.equal(200);
       expect(calls).to.have.length(1);
+    });
+
+    it('behind a trusted proxy, exchanges with the redirect_uri the start resolved from X-Forwarded-*', async () => {
+      const fake = await fakeX();
+      const { strategy, calls } = strategyFor(fake, { proxy: true });
+      const app = await appFor(strategy);
+      const browser = new Browser();
+      const forwarded = { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'app.example' };
+      const start = await browser.get(`${app.url}${START}`, forwarded);
+      const location = new URL(start.headers.get('location')!);
+      expect(location.searchParams.get('redirect_uri')).to.equal('https://app.example/auth/x/callback');
+      const back = new URL(await redirectFrom(location.href));
+      expect(back.origin).to.equal('https://app.example');
+      // The proxy delivers the callback to the app with the same headers.
+      const res = await browser.get(`${app.url}${back.pathname}${back.search}`, forwarded);
+      expect(res.status, await res.clone().text()).to.equal(200);
+      expect(calls).to.have.length(1);
+    });
+
+    it('says that redirect_uri may differ when X refuses the exchange because the callback arrived on another origin', async () => {
+      const fake = await fakeX();
+      const { strategy, calls } = strategyFor(fake, { proxy: true });
+      const app = await appFor(strategy);
+      const browser = new Browser();
+      const forwarded = { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'app.example' };
+      const start = await browser.get(`${app.url}${START}`, forwarded);
+      const back = new URL(await redirectFrom(start.headers.get('location')!));
+      // This time the proxy forgets the headers: the callback resolves to http://127.0.0.1:port.
+      const res = await browser.get(`${app.url}${back.pathname}${back.search}`);
+      expect(res.status).to.equal(502);
+      const err = app.errors[0] as TwitterSignInError;
+      expect(err).to.include({ code: 'ERR_TWITTER_HTTP', endpoint: 'token', providerStatus: 400, providerError: 'invalid_request' });
+      expect(err.message).to.include('redirect_uri differs');
+      expect(calls).to.have.length(0);
     });
 
     it("maps the user's confirmed email to a verified profile.emails entry with includeEmail", async () => {
@@ -1016,6 +1065,22 @@ describe('TwitterOAuth2Strategy', () => {
       expect((await failureOf(res)).code).to.equal('NO_PENDING_SIGN_IN');
       expect(fake.stats().accessToken).to.equal(0);
       expect((await browser.get(o2.href)).status).to.equal(200);
+    });
+  });
+
+  describe('beside a second X app in one app', () => {
+    it("does not let one app's strategy take the other's pending sign-in", async () => {
+      const fake = await fakeX();
+      const { strategy } = strategyFor(fake);
+      const other = new TwitterOAuth2Strategy({ clientID: 'other-client-id', callbackURL: '/auth/x-other/callback', ...fake.oauth2Endpoints }, () => false);
+      other.name = 'x-other';
+      const app = await appFor(strategy, { others: [other] });
+      const browser = new Browser();
+      const callback = new URL(await approved(app, browser));
+      const res = await browser.get(`${app.url}/auth/x-other/callback${callback.search}`);
+      expect((await failureOf(res)).code).to.equal('NO_PENDING_SIGN_IN');
+      expect(fake.stats().oauth2Token).to.equal(0);
+      expect((await browser.get(callback.href)).status).to.equal(200);
     });
   });
 

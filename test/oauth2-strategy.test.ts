@@ -204,7 +204,7 @@ describe('TwitterOAuth2Strategy', () => {
     const base = { clientID: 'id', callbackURL: '/cb' };
     const make = (options: Record<string, unknown>) => () => new TwitterOAuth2Strategy(options as never, (() => {}) as never);
 
-    it("is named 'twitter-oauth2', so it can be mounted beside the OAuth 1.0a strategy", async () => {
+    it("is named 'twitter-oauth2', so it can be mounted beside the OAuth 1.0a strategy", () => {
       expect(new TwitterOAuth2Strategy(base, () => false).name).to.equal('twitter-oauth2');
     });
 

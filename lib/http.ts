@@ -266,9 +266,9 @@ export function refused(
   }
   const provider = parseProviderError(res.body);
   const redact = (text: string) => redactValues(redactOAuthParams(text), res.secrets);
-  // Both go into the message: an answer that repeats the request may do it in either field.
-  if (provider.error !== undefined) provider.error = redact(provider.error);
+  // Both go into the message: an echo can sit in an OAuth 2.0 `error` or a problem's `reason` too.
   if (provider.message !== undefined) provider.message = redact(provider.message);
+  if (provider.error !== undefined) provider.error = redact(provider.error);
   const fields = {
     endpoint,
     providerStatus: status,

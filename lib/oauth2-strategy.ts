@@ -99,13 +99,15 @@ export class TwitterOAuth2Strategy extends SignInStrategy {
   /** The start: a state and a PKCE verifier for this browser, then off to X's authorize page. */
   private async _start(req: Request, options: TwitterOAuth2AuthenticateOptions, context: StoreContext): Promise<Outcome> {
     const redirectURI = await this._prepareStart(req, context, options.callbackURL);
+    // Checked before anything is kept: a start that throws must not leave a session behind.
+    const scope = union(this._scopes, scopesOf(options.scope, 'scope'));
     const state = createState();
     const pkce = createPKCE();
     await this._remember(req, state, pkce.codeVerifier, context);
     return {
       redirect: this.client.authorizationURL({
         redirectURI,
-        scope: union(this._scopes, scopesOf(options.scope, 'scope')),
+        scope,
         state,
         codeChallenge: pkce.codeChallenge,
       }),
@@ -137,7 +139,7 @@ export class TwitterOAuth2Strategy extends SignInStrategy {
    */
   private async _authorizationError(req: Request, query: Query, context: StoreContext): Promise<Outcome> {
     const state = callbackValue(query.state);
-    const error = typeof query.error === 'string' ? plain(query.error, 64) : 'invalid';
+    const error = typeof query.error === 'string' && query.error !== '' ? plain(query.error, 64) : 'an unnamed error';
     if (error === 'access_denied') return this._denied(req, state, context);
     if (state !== undefined) await this._storeCall(() => this._store.destroy(req, state, this._scope, context));
     const description = typeof query.error_description === 'string' ? plain(query.error_description, 300) : undefined;
@@ -152,10 +154,11 @@ export class TwitterOAuth2Strategy extends SignInStrategy {
 
 /**
  * Text from the callback's query, which anyone can write into a link: clipped, and without
- * control characters, before it goes into an error message and a log line.
+ * control characters, before it goes into an error message and a log line. C1 as well as C0:
+ * U+009B is CSI to a terminal (as ESC [ is) and U+0085 a line break to some log readers.
  */
 function plain(text: string, max: number): string {
-  const clean = text.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 

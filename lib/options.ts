@@ -219,8 +219,8 @@ export function validateSignInOptions(options: SignInStrategyOptions & { passReq
 
 export function checkUserFields(fields: unknown): void {
   if (fields === undefined) return;
-  if (!Array.isArray(fields) || fields.some((f) => typeof f !== 'string' || f === '')) {
-    throw new TypeError('userFields must be an array of non-empty strings');
+  if (!Array.isArray(fields) || fields.length === 0 || fields.some((f) => typeof f !== 'string' || f === '')) {
+    throw new TypeError('userFields must be a non-empty array of non-empty strings');
   }
 }
 

@@ -115,6 +115,11 @@ export class UsedTokens {
     return true;
   }
 
+  /** Forgets `token`: taken by a callback that failed before anything was sent to Twitter. */
+  release(token: string): void {
+    this.#expiry.delete(token);
+  }
+
   has(token: string): boolean {
     const at = this.#expiry.get(token);
     return at !== undefined && at > Date.now();
@@ -268,7 +273,15 @@ export abstract class SignInStrategy extends PassportStrategy {
     if (this._claim) {
       const claim = this._claim;
       const ttl = Math.max(1000, pending.expiresAt - Date.now());
-      if (!(await this._storeCall(() => claim(claimKey(this._scope, key), ttl)))) return ALREADY_USED;
+      let claimed: boolean;
+      try {
+        claimed = await this._storeCall(() => claim(claimKey(this._scope, key), ttl));
+      } catch (err) {
+        // The claim's store is down: nothing was exchanged, so a retry once it is back may try again.
+        this._used.release(key);
+        throw err;
+      }
+      if (!claimed) return ALREADY_USED;
     }
     // One-time: forget it before the exchange, so a replayed callback can never exchange twice.
     await this._storeCall(() => this._store.destroy(req, key, this._scope, context));

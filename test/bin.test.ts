@@ -91,7 +91,7 @@ describe('bin/fake-twitter.cjs', function () {
   it('serves a signed request_token on --port 0 and exits 0 on SIGTERM', async () => {
     const cli = run(['--port', '0', '--callback', CALLBACK]);
     runs.push(cli);
-    const [, requestTokenURL] = await cli.waitForStdout(/Request token URL:\s+(http:\/\/127\.0\.0\.1:\d+\/oauth\/request_token)\n/);
+    const [, requestTokenURL] = await cli.waitForStdout(/requestTokenURL: '(http:\/\/127\.0\.0\.1:\d+\/oauth\/request_token)',\n/);
     expect(requestTokenURL).not.to.match(/:0\//);
 
     const client = new RequestTokenClient(

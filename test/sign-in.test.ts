@@ -160,14 +160,17 @@ describe('a sign-in callback', () => {
       expect(JSON.stringify(await sessionsIn(store)), 'the session, untouched').to.equal(before);
     });
 
-    it('is ERR_STORE, with the cause kept, when the claim fails', async () => {
-      const down = new Error('redis down');
-      app = await startApp(strategy({ claimCallback: () => Promise.reject(down) }));
+    it('is ERR_STORE when the claim fails, and the same callback may be tried again once the store is back', async () => {
+      let down = true;
+      app = await startApp(strategy({ claimCallback: () => (down ? Promise.reject(new Error('redis down')) : true) }));
       const browser = new Browser();
-      const res = await browser.get(await startedCallback(browser));
+      const callback = await startedCallback(browser);
+      const res = await browser.get(callback);
       expect(res.status).to.equal(500);
       expect(((await res.json()) as { error: string }).error).to.equal('ERR_STORE');
       expect(fake.stats().accessToken).to.equal(0);
+      down = false;
+      expect((await browser.get(callback)).status).to.equal(200);
     });
   });
 });

@@ -17,8 +17,10 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import session from 'express-session';
 import { Passport, type Strategy } from 'passport';
-import { TwitterSignInStrategy, type TwitterProfile, type VerifyCallback } from '../lib/index.js';
+import { TwitterOAuth2Strategy, TwitterSignInStrategy, type TwitterProfile, type VerifyCallback } from '../lib/index.js';
 import {
+  CLIENT_ID,
+  CLIENT_SECRET,
   CONSUMER_KEY,
   CONSUMER_SECRET,
   SUCCESS_BODY,
@@ -75,7 +77,7 @@ app.get('/__bench/session', (req, res) => {
   if (json !== undefined) {
     size.bytes = Buffer.byteLength(json);
     const stored = JSON.parse(json) as Record<string, unknown>;
-    const key = Object.keys(stored).find((k) => k.startsWith('oauth:twitter'));
+    const key = Object.keys(stored).find((k) => k.startsWith('oauth:twitter') || k.startsWith('oauth2:twitter'));
     if (key !== undefined) {
       size.key = key;
       size.strategyBytes = Buffer.byteLength(`${JSON.stringify(key)}:${JSON.stringify(stored[key])}`);
@@ -110,6 +112,23 @@ const endpoints = {
 let strategy: Strategy;
 if (contender === 'signin') {
   strategy = new TwitterSignInStrategy({ consumerKey: CONSUMER_KEY, consumerSecret: CONSUMER_SECRET, callbackURL, ...endpoints }, verify);
+} else if (contender === 'signin-oauth2') {
+  // Mounted under the name 'twitter', so the routes below serve every contender alike.
+  const oauth2 = new TwitterOAuth2Strategy(
+    {
+      clientID: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      callbackURL,
+      authorizationURL: `${twitterURL}/i/oauth2/authorize`,
+      tokenURL: `${twitterURL}/2/oauth2/token`,
+      revokeURL: `${twitterURL}/2/oauth2/revoke`,
+      profileURL: `${twitterURL}/2/users/me`,
+    },
+    (_accessToken: string, _refreshToken: string | undefined, profile: TwitterProfile, done: VerifyCallback) =>
+      verify(_accessToken, '', profile, done),
+  );
+  oauth2.name = 'twitter';
+  strategy = oauth2;
 } else {
   // passport-twitter has no types; it takes the same verify.
   const require = createRequire(import.meta.url);

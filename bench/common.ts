@@ -4,13 +4,14 @@
  */
 import type { FakeTwitterStats } from '../lib/testing/index.js';
 
-/** The three apps compared, as named on the command line and in the report. */
-export const CONTENDERS = ['signin', 'passport-twitter-skip', 'passport-twitter'] as const;
+/** The apps compared, as named on the command line and in the report. */
+export const CONTENDERS = ['signin', 'signin-oauth2', 'passport-twitter-skip', 'passport-twitter'] as const;
 export type Contender = (typeof CONTENDERS)[number];
 
 /** What each contender is, for the report. */
 export const DESCRIPTIONS: Record<Contender, string> = {
   signin: 'this package (`TwitterSignInStrategy`, default options)',
+  'signin-oauth2': 'this package over OAuth 2.0 (`TwitterOAuth2Strategy`, a confidential client: code exchange and `GET /2/users/me`)',
   'passport-twitter-skip': 'passport-twitter 1.0.4, `skipExtendedUserProfile: true` (the same work)',
   'passport-twitter': 'passport-twitter 1.0.4, defaults (adds a `verify_credentials` call)',
 };
@@ -27,6 +28,10 @@ export function isContender(value: string): value is Contender {
 // @see https://developer.twitter.com/en/docs/authentication/oauth-1-0a/creating-a-signature
 export const CONSUMER_KEY = 'xvz1evFS4wEEPTGEFPHBog';
 export const CONSUMER_SECRET = 'kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw';
+
+/** The OAuth 2.0 client (a confidential one, as a web app is). */
+export const CLIENT_ID = 'VGhpcyBpcyBhIGJlbmNoIGNsaWVudA';
+export const CLIENT_SECRET = 'bench-client-secret-0f8e3c6a5b2d4e1f9a7c';
 
 /** The user the fake approves every sign-in as. */
 export const BENCH_USER = { id: '783214', screen_name: 'bench_user' };

@@ -1,6 +1,6 @@
 /**
  * The benchmark's Twitter: this package's fake provider with `autoApprove`, so
- * `/oauth/authenticate` sends the browser straight back to the app's callback.
+ * `/oauth/authenticate` and `/i/oauth2/authorize` send the browser straight back to the app's callback.
  *
  * Prints one JSON line ({@link FakeReady}) once it listens, then serves `GET /stats` on a
  * second port ({@link FakeStats}): calls per endpoint, TCP connections accepted by the fake,
@@ -11,11 +11,13 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startFakeTwitter } from '../lib/testing/index.js';
-import { BENCH_USER, CONSUMER_KEY, CONSUMER_SECRET, exitWithParent, type FakeReady, type FakeStats } from './common.js';
+import { BENCH_USER, CLIENT_ID, CLIENT_SECRET, CONSUMER_KEY, CONSUMER_SECRET, exitWithParent, type FakeReady, type FakeStats } from './common.js';
 
 const fake = await startFakeTwitter({
   consumerKey: CONSUMER_KEY,
   consumerSecret: CONSUMER_SECRET,
+  clientID: CLIENT_ID,
+  clientSecret: CLIENT_SECRET,
   autoApprove: BENCH_USER,
 });
 

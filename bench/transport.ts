@@ -1,6 +1,8 @@
 /**
- * CPU per signed call of the client alone, through undici: on the global dispatcher (the
- * default) and on an `Agent` of its own (the `dispatcher` option), each sending a signed
+ * CPU per call to Twitter, alone: the client's signed request_token call through lib/http.ts on
+ * the global dispatcher (the default) and on an `Agent` of its own (the `dispatcher` option);
+ * and, unsigned, the two ways of asking undici that lib/http.ts chose between: `dispatch()` with
+ * a handler (what it uses) and `request()` with an AbortSignal for the deadline. Each sends a
  * request_token call to a loopback server that answers like Twitter.
  *
  * The server runs in a child process pinned to core 0, this process (the client) to core 1
@@ -12,7 +14,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { Agent } from 'undici';
+import { Agent, getGlobalDispatcher, request } from 'undici';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -50,15 +52,48 @@ if (process.argv[2] === '--serve') {
   const url = `http://127.0.0.1:${port}`;
   const endpoints = { requestTokenURL: `${url}/oauth/request_token`, accessTokenURL: `${url}/oauth/access_token` };
   const dispatcher = new Agent();
-  const contenders = {
-    "undici's global dispatcher (default)": new TwitterOAuthClient({ consumerKey: 'ck', consumerSecret: 'cs', ...endpoints }),
-    'an undici Agent of its own (dispatcher)': new TwitterOAuthClient({ consumerKey: 'ck', consumerSecret: 'cs', ...endpoints, dispatcher }),
+  const global = new TwitterOAuthClient({ consumerKey: 'ck', consumerSecret: 'cs', ...endpoints });
+  const own = new TwitterOAuthClient({ consumerKey: 'ck', consumerSecret: 'cs', ...endpoints, dispatcher });
+  const callbackURL = 'http://127.0.0.1:3000/auth/twitter/callback';
+  // The same headers a signed call sends, with a signature computed once.
+  const headers = {
+    Accept: '*/*',
+    'Accept-Encoding': 'identity',
+    'User-Agent': 'passport-twitter-signin',
+    'Content-Type': 'application/x-www-form-urlencoded',
+    Authorization: global.authorizationHeader({ method: 'POST', url: endpoints.requestTokenURL, params: { oauth_callback: callbackURL } }),
   };
-  const run = async (client: TwitterOAuthClient, n: number) => {
+  const contenders: Record<string, () => Promise<unknown>> = {
+    "the client, undici's global dispatcher (default)": () => global.getRequestToken({ callbackURL }),
+    'the client, an undici Agent of its own (dispatcher)': () => own.getRequestToken({ callbackURL }),
+    'unsigned: undici dispatch() with a handler (as lib/http.ts sends)': () =>
+      new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        const timer = setTimeout(() => reject(new Error('timeout')), 10_000);
+        getGlobalDispatcher().dispatch(
+          { origin: url, path: '/oauth/request_token', method: 'POST', headers, body: '' },
+          {
+            onConnect() {},
+            onHeaders: () => true,
+            onData: (chunk: Buffer) => (chunks.push(chunk), true),
+            onComplete: () => (clearTimeout(timer), resolve(Buffer.concat(chunks).toString())),
+            onError: (err: Error) => (clearTimeout(timer), reject(err)),
+          } as never,
+        );
+      }),
+    'unsigned: undici request() with an AbortSignal for the deadline': async () => {
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), 10_000);
+      const res = await request(endpoints.requestTokenURL, { method: 'POST', headers, body: '', signal: controller.signal });
+      await res.body.text();
+      clearTimeout(timer);
+    },
+  };
+  const run = async (call: () => Promise<unknown>, n: number) => {
     let started = 0;
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
-        while (started++ < n) await client.getRequestToken({ callbackURL: 'http://127.0.0.1:3000/auth/twitter/callback' });
+        while (started++ < n) await call();
       }),
     );
   };
@@ -67,11 +102,11 @@ if (process.argv[2] === '--serve') {
     await run(client, 5000);
     results.set(name, []);
   }
-  const names = Object.keys(contenders) as (keyof typeof contenders)[];
+  const names = Object.keys(contenders);
   for (let round = 0; round < rounds; round++) {
     for (const name of round % 2 ? [...names].reverse() : names) {
       const before = process.cpuUsage();
-      await run(contenders[name], calls);
+      await run(contenders[name]!, calls);
       const used = process.cpuUsage(before);
       results.get(name)!.push((used.user + used.system) / calls);
     }
@@ -80,18 +115,18 @@ if (process.argv[2] === '--serve') {
   child.stdin!.end();
 
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const base = median(results.get(names[1]!)!);
+  const base = median(results.get(names[0]!)!);
   const lines = [
-    '# CPU per call: the client\'s two transports',
+    '# CPU per call to Twitter',
     '',
     `Generated by \`node --import tsx bench/transport.ts --calls ${calls} --rounds ${rounds}\` on ${new Date().toISOString()}, ` +
       `Node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores.`,
     '',
-    `Signed \`POST /oauth/request_token\` calls (signing included) from this process, pinned to core 1, to a loopback`,
+    `\`POST /oauth/request_token\` calls (the client's signed, signing included; the others unsigned) from this process, pinned to core 1, to a loopback`,
     `server answering like Twitter, pinned to core 0; ${CONCURRENCY} in flight; ${rounds} rounds of ${calls} calls, alternating.`,
     'Client-process CPU (user + system) per call, median of rounds.',
     '',
-    '| transport | CPU µs per call | ratio | every round (µs) |',
+    '| how | CPU µs per call | ratio to the first | every round (µs) |',
     '| --- | ---: | ---: | --- |',
     ...names.map((name) => {
       const xs = results.get(name)!;

@@ -218,15 +218,11 @@ export abstract class SignInStrategy extends PassportStrategy {
    */
   private _warnOnHostMismatch(req: Request, callbackURL: string): void {
     const { host } = requestOrigin(req, this._proxy);
-    if (host === undefined || !isHostAndPort(host)) return;
-    let started: string;
-    let callback: string;
-    try {
-      started = new URL(`http://${host}`).hostname;
-      callback = new URL(callbackURL).hostname;
-    } catch {
-      return;
-    }
+    if (host === undefined) return;
+    // The Host header is the client's: only a plain host[:port] is compared.
+    const started = cached(`host ${host}`, () => (isHostAndPort(host) ? new URL(`http://${host}`).hostname : undefined));
+    const callback = cached(`url ${callbackURL}`, () => new URL(callbackURL).hostname);
+    if (started === undefined || callback === undefined) return;
     if (started === callback) return;
     const key = `${started} ${callback}`;
     if (this._warned.has(key) || this._warned.size >= 100) return;
@@ -348,6 +344,23 @@ export abstract class SignInStrategy extends PassportStrategy {
 export function failure(code: SignInFailureCode, message: string): Outcome {
   const info: SignInFailure = { code, message };
   return { fail: info };
+}
+
+// Host names of the few hosts and callback URLs a strategy sees, parsed once: this runs on
+// every sign-in start.
+const hostnames = new Map<string, string | undefined>();
+
+function cached(key: string, parse: () => string | undefined): string | undefined {
+  if (hostnames.has(key)) return hostnames.get(key);
+  let hostname: string | undefined;
+  try {
+    hostname = parse();
+  } catch {
+    hostname = undefined;
+  }
+  // Bounded: the Host header is the client's to choose.
+  if (hostnames.size < 256) hostnames.set(key, hostname);
+  return hostname;
 }
 
 /** Whether `_take` answered a failure rather than the pending sign-in. */

@@ -1,9 +1,9 @@
 import http from 'node:http';
 import { inspect } from 'node:util';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { OAuth } from 'oauth';
 import { TwitterOAuthClient } from '../lib/index.js';
+import { provider } from './helpers/provider.js';
 import { rejection } from './helpers/rejection.js';
 import { parseOAuthHeader } from './helpers/twitter-nock.js';
 import {
@@ -20,44 +20,6 @@ const DOCS = {
   consumerKey: 'cChZNFj6T5R0TigYB9yd1w',
   consumerSecret: 'L8qq9PZyRg6ieKGEKhZolGC0vJWLw8iEJ88DRdyOg',
 };
-
-interface Seen {
-  method: string;
-  url: string;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  socket: object;
-}
-
-/** A provider on loopback whose answer each test chooses; records what it was sent. */
-async function provider(
-  answer: (req: http.IncomingMessage, res: http.ServerResponse, seen: Seen) => void,
-): Promise<{ url: string; seen: Seen[]; connections: () => number; close: () => Promise<void> }> {
-  const seen: Seen[] = [];
-  let connections = 0;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const s = { method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString(), socket: req.socket };
-      seen.push(s);
-      answer(req, res, s);
-    });
-  });
-  server.on('connection', () => connections++);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    seen,
-    connections: () => connections,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-}
 
 type ClientExtra = Partial<ConstructorParameters<typeof TwitterOAuthClient>[0]>;
 

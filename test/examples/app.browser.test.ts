@@ -15,7 +15,7 @@ import { expect } from 'chai';
 import { chromium, type BrowserContext, type Page, type Response } from 'playwright-core';
 import { CALLBACK_PATHS, createApp } from '../../examples/app.js';
 import { startFakeTwitter, type FakeTwitter } from '../../lib/testing/index.js';
-import { requireBinary } from '../helpers/services.js';
+import { CHROMIUM_ARGS, requireBinary } from '../helpers/services.js';
 
 const CONSUMER_KEY = 'browser-example-key';
 const CLIENT_ID = 'browser-example-client';
@@ -23,17 +23,6 @@ const CLIENT_SECRET = 'browser-example-client-secret-8c1d4f';
 const APP_NAME = 'Browser Example';
 // Distinctive, so finding it anywhere the browser can see is unambiguous.
 const CONSUMER_SECRET = 'browser-example-secret-3b7f0c2e9d6a';
-// What Debian's Chromium needs to start headless in a container, and no
-// background traffic of its own while the tests run.
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 /** A step that takes longer than this failed; each test stays well under mocha's timeout. */
 const STEP_TIMEOUT = 5_000;
 
@@ -86,7 +75,7 @@ describe('example app in a browser', function () {
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath,
       headless: true,
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS],
       timeout: 20_000,
     });
     context.setDefaultTimeout(STEP_TIMEOUT);

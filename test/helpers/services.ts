@@ -28,3 +28,17 @@ export function requireBinary(ctx: Mocha.Context, command: string, debianPackage
   console.log(`      skipped: ${message}`);
   ctx.skip();
 }
+
+/**
+ * What Debian's Chromium needs to start headless in a container, and no background traffic of
+ * its own while the tests run (this machine's network is closed: its lookups would fail).
+ */
+export const CHROMIUM_ARGS: readonly string[] = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];

@@ -18,17 +18,11 @@ import { CookieRequestTokenStore, type CookieRequestTokenStoreOptions } from '..
 import { TwitterSignInStrategy } from '../../lib/strategy.js';
 import { startFakeTwitter, type FakeTwitter } from '../../lib/testing/index.js';
 import { Browser, startApp, type TestApp } from '../helpers/app.js';
-import { requireBinary } from '../helpers/services.js';
+import { CHROMIUM_ARGS as SHARED_CHROMIUM_ARGS, requireBinary } from '../helpers/services.js';
 import { selfSignedCertificate, type Certificate } from '../helpers/tls.js';
 
 const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
+  ...SHARED_CHROMIUM_ARGS,
   // Two sibling hosts under one parent, both this machine.
   '--host-resolver-rules=MAP *.site.test 127.0.0.1',
 ];

@@ -8,8 +8,9 @@
  *
  * Limits that a session store does not have, and that apps should know about:
  * - One-time use is enforced by clearing the cookie. A client that keeps the old cookie and
- *   replays the callback gets past this store; Twitter itself then refuses the reused request
- *   token and verifier. (A session store forgets the token on the server.)
+ *   replays the callback gets past this store; the strategy's memory of the callbacks it took
+ *   (and, across instances, `claimCallback`) refuses it before Twitter is called. (A session
+ *   store forgets the token on the server.)
  * - Two sign-ins started at the same instant in two tabs race: each response rewrites the whole
  *   cookie, so the later one wins and the other tab must start again.
  */

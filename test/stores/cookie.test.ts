@@ -644,6 +644,20 @@ describe('CookieRequestTokenStore', () => {
       await expectSignedIn(await callback(browser, app, tokens.at(-1)!));
     });
 
+    it('refuses a callback replayed with a kept copy of the old cookie, before Twitter is called', async () => {
+      const app = await appWith({ secret: SECRET });
+      twitter.requestTokens(1);
+      twitter.accessTokens(2);
+      const browser = new Browser();
+      const token = await start(browser, app);
+      const kept = new Map(browser.cookies);
+      await expectSignedIn(await callback(browser, app, token));
+      const replayer = new Browser();
+      for (const [name, value] of kept) replayer.cookies.set(name, value);
+      await expectFailure(await callback(replayer, app, token), 'ALREADY_USED');
+      expect(twitter.exchanges).to.deep.equal([token]);
+    });
+
     it('refuses a replayed callback and exchanges the token once', async () => {
       const app = await appWith({ secret: SECRET });
       twitter.requestTokens(2);

@@ -14,6 +14,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Request } from 'express';
 import { Strategy as PassportStrategy } from 'passport-strategy';
 import { isHostAndPort, requestOrigin, resolveCallbackURL, storeContextOf } from './callback-url.js';
+import { DEFAULT_TIMEOUT } from './checks.js';
 import { TwitterSignInError, type SignInFailure, type SignInFailureCode } from './errors.js';
 import type { SignInStrategyOptions } from './options.js';
 import { SessionRequestTokenStore } from './stores/session.js';
@@ -61,6 +62,7 @@ export interface SignInStrategyConfig {
   passReqToCallback: boolean;
   claim: CallbackClaim | undefined;
   onWarning: WarningHandler | undefined;
+  timeout: number;
 }
 
 /**
@@ -84,6 +86,7 @@ export function signInConfig(
     passReqToCallback: options.passReqToCallback === true,
     claim: options.claimCallback,
     onWarning: options.onWarning,
+    timeout: options.timeout ?? DEFAULT_TIMEOUT,
   };
 }
 
@@ -132,6 +135,19 @@ export class UsedTokens {
 }
 
 /**
+ * The used callbacks of each scope, for the whole process: a strategy built per request (a
+ * multi-tenant app) or two strategies of one app (`'twitter'` and a `'twitter-force'` twin)
+ * share the scope's memory, so a callback taken by one is refused by the others.
+ */
+const usedByScope = new Map<string, UsedTokens>();
+
+function usedTokensOf(scope: string): UsedTokens {
+  let used = usedByScope.get(scope);
+  if (used === undefined) usedByScope.set(scope, (used = new UsedTokens()));
+  return used;
+}
+
+/**
  * The base of both strategies. Passport runs each request on `Object.create(strategy)`, so the
  * class uses TypeScript-private members: ECMAScript `#private` ones would throw on that derived
  * object.
@@ -148,7 +164,10 @@ export abstract class SignInStrategy extends PassportStrategy {
   private readonly _passReqToCallback: boolean;
   private readonly _claim: CallbackClaim | undefined;
   private readonly _onWarning: WarningHandler;
-  private readonly _used = new UsedTokens();
+  /** This scope's used callbacks: shared by every strategy object of the scope in this process. */
+  private readonly _used: UsedTokens;
+  /** Milliseconds a store or claim call may take (the strategy's `timeout`). */
+  private readonly _timeout: number;
   /** The warnings given already: each once per strategy, so a busy app's log is not flooded. */
   private readonly _warned = new Set<string>();
 
@@ -163,6 +182,8 @@ export abstract class SignInStrategy extends PassportStrategy {
     this._verify = config.verify;
     this._passReqToCallback = config.passReqToCallback;
     this._claim = config.claim;
+    this._used = usedTokensOf(config.scope);
+    this._timeout = config.timeout;
     this._onWarning =
       config.onWarning ??
       ((warning) => process.emitWarning(warning.message, { type: 'TwitterSignInWarning', code: warning.code }));
@@ -257,14 +278,8 @@ export abstract class SignInStrategy extends PassportStrategy {
    * a stale session over the one that signed in.
    */
   protected async _take(req: Request, key: string, context: StoreContext): Promise<PendingSignIn | Outcome> {
-    const pending = await this._storeCall(() => this._store.get(req, key, this._scope, context));
-    if (!pending) {
-      if (this._used.has(key)) return ALREADY_USED;
-      const anyPending = this._store.hasPending
-        ? await this._storeCall(() => this._store.hasPending!(req, this._scope, context))
-        : true;
-      return anyPending ? UNKNOWN : NO_PENDING;
-    }
+    const pending = await this._peek(req, key, context);
+    if (isOutcome(pending)) return pending;
     if (!this._used.take(key, pending.expiresAt)) return ALREADY_USED;
     if (this._claim) {
       const claim = this._claim;
@@ -283,6 +298,29 @@ export abstract class SignInStrategy extends PassportStrategy {
     await this._storeCall(() => this._store.destroy(req, key, this._scope, context));
     if (pending.expiresAt <= Date.now()) {
       return failure('EXPIRED_TOKEN', 'The sign-in with Twitter took too long and expired. Start the sign-in again.');
+    }
+    return pending;
+  }
+
+  /**
+   * The pending sign-in for `key` in this browser, without taking it; or the failure that says
+   * why there is none (`_take`'s, above).
+   */
+  protected async _peek(req: Request, key: string, context: StoreContext): Promise<PendingSignIn | Outcome> {
+    const pending = await this._storeCall(() => this._store.get(req, key, this._scope, context));
+    if (!pending) {
+      if (this._used.has(key)) return ALREADY_USED;
+      const anyPending = this._store.hasPending
+        ? await this._storeCall(() => this._store.hasPending!(req, this._scope, context))
+        : true;
+      return anyPending ? UNKNOWN : NO_PENDING;
+    }
+    // A custom store that forgets to stamp expiresAt would otherwise keep it forever.
+    if (typeof pending.expiresAt !== 'number' || !Number.isFinite(pending.expiresAt) || typeof pending.tokenSecret !== 'string') {
+      throw new TwitterSignInError(
+        'ERR_STORE',
+        'The request-token store returned a pending sign-in without a tokenSecret string and a finite expiresAt (milliseconds since the epoch): set() must stamp it.',
+      );
     }
     return pending;
   }
@@ -333,12 +371,29 @@ export abstract class SignInStrategy extends PassportStrategy {
   // A store failure is the app's infrastructure, not Twitter: keep its own typed errors, wrap others.
   protected async _storeCall<T>(call: () => Promise<T> | T): Promise<T> {
     try {
-      return await call();
+      const result = call();
+      // A store or claim on the network (Redis while it is down: node-redis queues commands)
+      // must not hold the sign-in forever: the strategy's timeout applies to it too.
+      return isThenable(result) ? await withDeadline(result, this._timeout) : result;
     } catch (err) {
       if (err instanceof TwitterSignInError) throw err;
       throw new TwitterSignInError('ERR_STORE', 'The request-token store (or the callback claim) failed.', { cause: err });
     }
   }
+}
+
+function isThenable<T>(value: Promise<T> | T): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    promise.then(
+      (value) => (clearTimeout(timer), resolve(value)),
+      (err: unknown) => (clearTimeout(timer), reject(err)),
+    );
+  });
 }
 
 export function failure(code: SignInFailureCode, message: string): Outcome {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { TwitterSignInStrategy } from '../lib/index.js';
 import { startFakeTwitter, type FakeTwitter } from '../lib/testing/index.js';
 import type { TwitterProfile } from '../lib/profile.js';
-import { Browser, startApp, type TestApp } from './helpers/app.js';
+import { Browser, isolatedScope, startApp, type TestApp } from './helpers/app.js';
 import {
   CONSUMER_KEY,
   CONSUMER_SECRET,
@@ -27,7 +27,7 @@ describe('profile', () => {
   async function signIn(options: Record<string, unknown>): Promise<{ profile?: TwitterProfile; res: Response }> {
     let profile: TwitterProfile | undefined;
     const strategy = new TwitterSignInStrategy(
-      { consumerKey: CONSUMER_KEY, consumerSecret: CONSUMER_SECRET, callbackURL: 'http://127.0.0.1/cb', ...options },
+      { consumerKey: CONSUMER_KEY, consumerSecret: CONSUMER_SECRET, callbackURL: 'http://127.0.0.1/cb', ...isolatedScope(), ...options },
       (_t, _s, p, done) => {
         profile = p;
         done(null, { id: p.id });

@@ -3,8 +3,12 @@
  * callback is exchanged once, whatever arrives twice, and a copy that lost the race changes
  * nothing; the shared claim; the used-token memory and its bound.
  */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
+import express from 'express';
 import session from 'express-session';
+import { Passport } from 'passport';
 import { TwitterSignInStrategy } from '../lib/index.js';
 import { UsedTokens } from '../lib/sign-in.js';
 import { startFakeTwitter, type FakeTwitter } from '../lib/testing/index.js';
@@ -121,6 +125,40 @@ describe('a sign-in callback', () => {
     expect(Object.values(after).filter((s) => s.passport?.user)).to.have.length(1);
   });
 
+  it('is exchanged once when each copy meets its own strategy object of the scope (a strategy built per request)', async () => {
+    const scope = `per-request:${Date.now()}`;
+    const perRequest = () => strategy({ sessionKey: scope });
+    const passport = new Passport();
+    passport.serializeUser((u, done) => done(null, u));
+    const app_ = express();
+    app_.use(session({ secret: 'per-request', resave: false, saveUninitialized: false }));
+    const route: express.RequestHandler = (req, res, next) =>
+      passport.authenticate(perRequest(), (err: unknown, user: unknown, info: { code?: string } | undefined) => {
+        if (err) return void res.status(500).json({ error: (err as { code?: string }).code });
+        if (!user) return void res.status(401).json({ failure: info?.code });
+        res.json({ user });
+      })(req, res, next);
+    app_.get('/auth/twitter', route);
+    app_.get('/auth/twitter/callback', route);
+    const server: Server = await new Promise((resolve) => {
+      const s = app_.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const browser = new Browser();
+      const start = await browser.get(`${url}/auth/twitter`);
+      const approved = await fetch(start.headers.get('location')!, { redirect: 'manual' });
+      const callback = new URL(approved.headers.get('location')!);
+      fake.injectFault('access_token', { type: 'delay', ms: 200 }, { times: 1 });
+      const answers = await Promise.all([0, 1].map(() => browser.get(`${url}${callback.pathname}${callback.search}`)));
+      expect(answers.map((a) => a.status).sort()).to.deep.equal([200, 401]);
+      expect(fake.stats().accessToken).to.equal(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   it('says a completed callback loaded again was already used, rather than that the cookie was lost', async () => {
     app = await startApp(strategy());
     const browser = new Browser();
@@ -160,6 +198,17 @@ describe('a sign-in callback', () => {
       expect(JSON.stringify(await sessionsIn(store)), 'the session, untouched').to.equal(before);
     });
 
+    it('is ERR_STORE within the timeout when the claim never answers (Redis down, its commands queued)', async () => {
+      app = await startApp(strategy({ claimCallback: () => new Promise<boolean>(() => {}), timeout: 300 }));
+      const browser = new Browser();
+      const callback = await startedCallback(browser);
+      const started = Date.now();
+      const res = await browser.get(callback);
+      expect(((await res.json()) as { error: string }).error).to.equal('ERR_STORE');
+      expect(Date.now() - started).to.be.below(3000);
+      expect(fake.stats().accessToken).to.equal(0);
+    });
+
     it('is ERR_STORE when the claim fails, and the same callback may be tried again once the store is back', async () => {
       let down = true;
       app = await startApp(strategy({ claimCallback: () => (down ? Promise.reject(new Error('redis down')) : true) }));
@@ -172,6 +221,34 @@ describe('a sign-in callback', () => {
       down = false;
       expect((await browser.get(callback)).status).to.equal(200);
     });
+  });
+});
+
+describe('a custom store', () => {
+  it('that returns a pending sign-in without expiresAt is an ERR_STORE error naming it, not a sign-in that never expires', async () => {
+    const fake = await startFakeTwitter({ ...KEYS, autoApprove: ALICE });
+    const secrets = new Map<string, string>();
+    const store = {
+      set: (_req: unknown, token: string, secret: string) => void secrets.set(token, secret),
+      get: (_req: unknown, token: string) => (secrets.has(token) ? ({ token, tokenSecret: secrets.get(token)! } as never) : undefined),
+      destroy: (_req: unknown, token: string) => void secrets.delete(token),
+    };
+    const app = await startApp(
+      new TwitterSignInStrategy({ ...KEYS, callbackURL: '/auth/twitter/callback', ...fake.endpoints, requestTokenStore: store }, (_t, _s, p) => ({ id: p.id })),
+    );
+    try {
+      const browser = new Browser();
+      const start = await browser.get(`${app.url}/auth/twitter`);
+      const approved = await fetch(start.headers.get('location')!, { redirect: 'manual' });
+      const res = await browser.get(approved.headers.get('location')!);
+      const body = (await res.json()) as { error: string; message: string };
+      expect(body.error).to.equal('ERR_STORE');
+      expect(body.message).to.include('expiresAt');
+      expect(fake.stats().accessToken).to.equal(0);
+    } finally {
+      await app.close();
+      await fake.close();
+    }
   });
 });
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { TwitterSignInStrategy, Strategy } from '../lib/index.js';
 import { SessionRequestTokenStore } from '../lib/stores/session.js';
 import type { TwitterProfile } from '../lib/profile.js';
-import { Browser, startApp, type TestApp } from './helpers/app.js';
+import { Browser, isolatedScope, startApp, type TestApp } from './helpers/app.js';
 import {
   CONSUMER_KEY,
   CONSUMER_SECRET,
@@ -26,7 +26,7 @@ function makeStrategy(
     done(null, { id: profile.id, username: profile.username });
   };
   const strategy = new TwitterSignInStrategy(
-    { consumerKey: CONSUMER_KEY, consumerSecret: CONSUMER_SECRET, callbackURL: 'http://127.0.0.1/auth/twitter/callback', ...extra } as never,
+    { consumerKey: CONSUMER_KEY, consumerSecret: CONSUMER_SECRET, callbackURL: 'http://127.0.0.1/auth/twitter/callback', ...isolatedScope(), ...extra } as never,
     (verify ?? fallback) as never,
   );
   return { strategy, calls };

@@ -5,10 +5,21 @@
 import type { AddressInfo } from 'node:net';
 import http, { type IncomingHttpHeaders, type Server } from 'node:http';
 import https from 'node:https';
+import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import session from 'express-session';
 import { Passport } from 'passport';
 import type { Strategy } from 'passport';
+
+/**
+ * A sessionKey of its own for one test's strategy. A strategy remembers the callbacks its scope
+ * has taken for the whole process (a callback is exchanged once, whichever strategy object of
+ * the scope receives it); tests that reuse made-up token names ('t', 'racy') across tests need
+ * a scope each, as real request tokens, being random, never repeat.
+ */
+export function isolatedScope(): { sessionKey: string } {
+  return { sessionKey: `test:${randomUUID()}` };
+}
 
 export interface TestApp {
   url: string;

@@ -7,7 +7,7 @@ import { TwitterSignInError } from '../../lib/errors.js';
 import { CookieRequestTokenStore, type CookieRequestTokenStoreOptions } from '../../lib/stores/cookie.js';
 import { TwitterSignInStrategy } from '../../lib/strategy.js';
 import { nock, useNock } from '../helpers/nock.js';
-import { Browser, startApp, type TestApp, type TestAppOptions } from '../helpers/app.js';
+import { Browser, isolatedScope, startApp, type TestApp, type TestAppOptions } from '../helpers/app.js';
 import { selfSignedCertificate, type Certificate } from '../helpers/tls.js';
 
 const TWITTER = 'https://api.x.com';
@@ -86,10 +86,17 @@ function signedWith(authorization: string, body: string, tokenSecret: string): b
 }
 
 const apps: TestApp[] = [];
+// One scope per test, shared by the test's strategies (a cookie sealed by one app is read by
+// another in the key-rotation tests): the strategies of a scope remember its used callbacks for
+// the whole process, and these tests reuse made-up token names from test to test.
+let testScope = SCOPE;
+beforeEach(() => {
+  testScope = isolatedScope().sessionKey;
+});
 
 function strategyWith(store: CookieRequestTokenStore, extra: { proxy?: boolean } = {}): TwitterSignInStrategy {
   const strategy = new TwitterSignInStrategy(
-    { consumerKey: 'consumer-key', consumerSecret: CONSUMER_SECRET, callbackURL: '/auth/twitter/callback', requestTokenStore: store, ...extra },
+    { consumerKey: 'consumer-key', consumerSecret: CONSUMER_SECRET, callbackURL: '/auth/twitter/callback', requestTokenStore: store, sessionKey: testScope, ...extra },
     (_token, _tokenSecret, profile, done) => done(null, { id: profile.id, username: profile.username }),
   );
   return strategy;
@@ -225,10 +232,10 @@ describe('CookieRequestTokenStore', () => {
       const app = await appWith(store, {
         configure: (express) =>
           express.get('/several-writes', (req, res) => {
-            store.set(req, 'request-token-1', 'secret-1', SCOPE);
-            store.set(req, 'request-token-2', 'secret-2', SCOPE);
-            store.set(req, 'request-token-3', 'secret-3', SCOPE);
-            store.destroy(req, 'request-token-2', SCOPE);
+            store.set(req, 'request-token-1', 'secret-1', testScope);
+            store.set(req, 'request-token-2', 'secret-2', testScope);
+            store.set(req, 'request-token-3', 'secret-3', testScope);
+            store.destroy(req, 'request-token-2', testScope);
             res.end();
           }),
       });

@@ -99,10 +99,14 @@ export function requestOrigin(
 /**
  * What the strategy tells its request-token store about this request: whether it came over
  * HTTPS, by the same rule (and the same `proxy` option) that gives a relative callback URL its
- * scheme, so the cookie store's `Secure` and the callback's `https:` never disagree.
+ * scheme, so the cookie store's `Secure` and the callback's `https:` never disagree. An
+ * absolute `https:` callback URL says so too: the browser comes back over HTTPS, so the sign-in
+ * is an HTTPS one even where a TLS-terminating proxy is not trusted and the request looks like
+ * plain http (which would otherwise lose the cookie store's `__Host-` protection unnoticed).
  */
-export function storeContextOf(req: IncomingMessage, trustProxy: boolean | undefined): StoreContext {
-  return { secure: protocolOf(req, trusts(req, trustProxy)) === 'https' };
+export function storeContextOf(req: IncomingMessage, trustProxy: boolean | undefined, callbackURL?: string): StoreContext {
+  const https = protocolOf(req, trusts(req, trustProxy)) === 'https' || /^https:/i.test(callbackURL ?? '');
+  return { secure: https };
 }
 
 // The socket's TLS, unless a trusted proxy says which scheme the browser used.

@@ -191,7 +191,8 @@ export abstract class SignInStrategy extends PassportStrategy {
 
   override authenticate(req: Request, options?: Record<string, unknown>): void {
     // Worked out once, handed to every store call of this request.
-    const context = storeContextOf(req, this._proxy);
+    const callbackURL = typeof options?.callbackURL === 'string' ? options.callbackURL : this._callbackURL;
+    const context = storeContextOf(req, this._proxy, callbackURL);
     this._run(req, queryOf(req), options ?? {}, context).then(
       (outcome) => this._settle(req, outcome),
       (err: unknown) => this._settle(req, { error: err instanceof Error ? err : new Error(String(err)) }),

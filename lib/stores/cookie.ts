@@ -229,8 +229,9 @@ export class CookieRequestTokenStore implements RequestTokenStore {
     const values = cookieValues(req.headers.cookie, name);
     let state = { entries: [] as ScopedEntry[], present: values.length > 0 };
     // Several cookies can share our name (a parent domain's, an older path's), and a planted one
-    // is sent first if its path is longer: every candidate is tried until one opens, so no number
-    // of junk cookies can hide ours. The Cookie header's own size bounds the work (node refuses
+    // is sent first if its path is longer: every candidate is tried, and the entries of all that
+    // open are kept, so no number of junk cookies, nor a planted cookie that does open (one this
+    // app sealed for someone else), can hide ours. The Cookie header's own size bounds the work (node refuses
     // headers over 16 KiB by default: at most about 280 candidates, a few milliseconds of
     // decryption per key), and junk that is not base64url of a sealed cookie's length, or repeats
     // a value already tried, costs no decryption.
@@ -240,8 +241,8 @@ export class CookieRequestTokenStore implements RequestTokenStore {
       tried.add(value);
       const entries = this.#open(value, name);
       if (entries) {
-        state = { entries, present: true };
-        break;
+        const known = new Set(state.entries.map((e) => `${e[3]}\u0000${e[0]}`));
+        state = { entries: [...state.entries, ...entries.filter((e) => !known.has(`${e[3]}\u0000${e[0]}`))], present: true };
       }
     }
     this.#state.set(req, state);

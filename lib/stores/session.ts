@@ -22,7 +22,8 @@ export interface SessionRequestTokenStoreOptions {
   /**
    * The session property that holds the pending sign-ins. Default: the strategy's scope
    * (`sessionKey`, itself `oauth:twitter:<consumerKey>` by default), so one store can serve
-   * several strategies. Set it only to move the data; strategies sharing a fixed key share entries.
+   * several strategies. Set it only to move the data: under a fixed key, each strategy's entries
+   * stay apart by scope (`{ [scope]: entries }`), so one strategy's token is never another's.
    */
   key?: string;
   /** Milliseconds a pending sign-in is accepted. Default 600000 (10 minutes). */
@@ -53,7 +54,7 @@ export class SessionRequestTokenStore implements RequestTokenStore {
 
   set(req: IncomingMessage, token: string, tokenSecret: string, scope: string): void {
     const session = sessionOf(req);
-    session[this.#key(scope)] = withEntry(this.#entries(session, scope), token, tokenSecret, this.ttl, this.max);
+    this.#write(session, scope, withEntry(this.#entries(session, scope), token, tokenSecret, this.ttl, this.max));
   }
 
   get(req: IncomingMessage, token: string, scope: string): PendingSignIn | undefined {
@@ -62,23 +63,37 @@ export class SessionRequestTokenStore implements RequestTokenStore {
 
   destroy(req: IncomingMessage, token: string, scope: string): void {
     const session = sessionOf(req);
-    const entries = withoutEntry(this.#entries(session, scope), token);
-    if (entries.length > 0) session[this.#key(scope)] = entries;
-    else delete session[this.#key(scope)];
+    this.#write(session, scope, withoutEntry(this.#entries(session, scope), token));
   }
 
   hasPending(req: IncomingMessage, scope: string): boolean {
     return this.#entries(sessionOf(req), scope).length > 0;
   }
 
-  #key(scope: string): string {
-    return this.key ?? scope;
+  #entries(session: SessionLike, scope: string): Entry[] {
+    if (this.key === undefined) return entriesOf(Object.hasOwn(session, scope) ? session[scope] : undefined);
+    const byScope = Object.hasOwn(session, this.key) ? session[this.key] : undefined;
+    return entriesOf(isRecord(byScope) && Object.hasOwn(byScope, scope) ? byScope[scope] : undefined);
   }
 
-  #entries(session: SessionLike, scope: string): Entry[] {
-    const key = this.#key(scope);
-    return entriesOf(Object.hasOwn(session, key) ? session[key] : undefined);
+  /** Stores `entries` as this scope's, removing what becomes empty (sessions stay small). */
+  #write(session: SessionLike, scope: string, entries: Entry[]): void {
+    if (this.key === undefined) {
+      if (entries.length > 0) session[scope] = entries;
+      else delete session[scope];
+      return;
+    }
+    const current = Object.hasOwn(session, this.key) ? session[this.key] : undefined;
+    const byScope: Record<string, unknown> = isRecord(current) ? { ...current } : {};
+    if (entries.length > 0) byScope[scope] = entries;
+    else delete byScope[scope];
+    if (Object.keys(byScope).length > 0) session[this.key] = byScope;
+    else delete session[this.key];
   }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function sessionOf(req: IncomingMessage): SessionLike {

@@ -94,7 +94,7 @@ beforeEach(() => {
   testScope = isolatedScope().sessionKey;
 });
 
-function strategyWith(store: CookieRequestTokenStore, extra: { proxy?: boolean } = {}): TwitterSignInStrategy {
+function strategyWith(store: CookieRequestTokenStore, extra: { proxy?: boolean; callbackURL?: string } = {}): TwitterSignInStrategy {
   const strategy = new TwitterSignInStrategy(
     { consumerKey: 'consumer-key', consumerSecret: CONSUMER_SECRET, callbackURL: '/auth/twitter/callback', requestTokenStore: store, sessionKey: testScope, ...extra },
     (_token, _tokenSecret, profile, done) => done(null, { id: profile.id, username: profile.username }),
@@ -105,7 +105,7 @@ function strategyWith(store: CookieRequestTokenStore, extra: { proxy?: boolean }
 /** An Express app with no express-session at all, its strategy keeping sign-ins in a cookie. */
 async function appWith(
   store: CookieRequestTokenStore | CookieRequestTokenStoreOptions,
-  options: TestAppOptions & { strategy?: { proxy?: boolean } } = {},
+  options: TestAppOptions & { strategy?: { proxy?: boolean; callbackURL?: string } } = {},
 ): Promise<TestApp> {
   const cookieStore = store instanceof CookieRequestTokenStore ? store : new CookieRequestTokenStore(store);
   const app = await startApp(strategyWith(cookieStore, options.strategy), {
@@ -264,6 +264,23 @@ describe('CookieRequestTokenStore', () => {
         `${app.url}/auth/twitter/callback?oauth_token=${token}&oauth_verifier=v`,
         { cookie: `theme=dark; ${COOKIE}=planted-junk; ${COOKIE}="${real}"` },
       );
+      await expectSignedIn(res);
+    });
+
+    it("finds its cookie behind a planted one that does open: another browser's sign-in, sealed by this app", async () => {
+      const app = await appWith({ secret: SECRET });
+      twitter.requestTokens(2);
+      twitter.accessTokens();
+      // The attacker's own sign-in, whose cookie this app sealed for the attacker.
+      const attacker = new Browser();
+      await start(attacker, app);
+      const planted = attacker.cookies.get(COOKIE)!;
+      const victim = new Browser();
+      const token = await start(victim, app);
+      const real = victim.cookies.get(COOKIE)!;
+      const res = await new Browser().get(`${app.url}/auth/twitter/callback?oauth_token=${token}&oauth_verifier=v`, {
+        cookie: `${COOKIE}=${planted}; ${COOKIE}=${real}`,
+      });
       await expectSignedIn(res);
     });
 
@@ -450,6 +467,17 @@ describe('CookieRequestTokenStore', () => {
       const done = await callback(browser, app, token);
       await expectSignedIn(done);
       expect(attributes(cookieLines(done, HTTPS_COOKIE)[0]!)).to.include.members(['max-age=0', 'secure', 'path=/']);
+    });
+
+    it('is named __Host- and Secure for an https callback URL even behind a TLS proxy it was not told to trust', async () => {
+      // The request reaches the app as plain http (the proxy's X-Forwarded-Proto is not
+      // believed); the browser is on https, as the callback URL says.
+      const app = await appWith({ secret: SECRET }, { strategy: { callbackURL: 'https://app.example/auth/twitter/callback' } });
+      twitter.requestTokens();
+      const res = await new Browser().get(`${app.url}/auth/twitter`, { 'X-Forwarded-Proto': 'https' });
+      expect(res.status).to.equal(302);
+      expect(res.headers.getSetCookie().map((l) => l.split('=')[0])).to.deep.equal([HTTPS_COOKIE]);
+      expect(attributes(cookieLines(res, HTTPS_COOKIE)[0]!)).to.include('secure');
     });
 
     it("ignores a twitter_signin cookie planted with the attacker's own sign-in: the victim is not signed in as the attacker", async () => {

@@ -54,6 +54,20 @@ describe('SessionRequestTokenStore', () => {
     expect(Object.keys(req.session)).to.deep.equal(['twitter']);
   });
 
+  it("keeps scopes apart under a fixed key too, so one strategy's token is never another's", () => {
+    const store = new SessionRequestTokenStore({ key: 'twitter' });
+    const req = withSession();
+    store.set(req, 'token-of-one', 'secret-of-one', 'oauth:twitter:one');
+    store.set(req, 'token-of-two', 'secret-of-two', 'oauth2:twitter:two');
+    expect(store.get(req, 'token-of-one', 'oauth2:twitter:two')).to.equal(undefined);
+    expect(store.get(req, 'token-of-one', 'oauth:twitter:one')?.tokenSecret).to.equal('secret-of-one');
+    store.destroy(req, 'token-of-one', 'oauth:twitter:one');
+    expect(store.hasPending(req, 'oauth:twitter:one')).to.equal(false);
+    expect(store.hasPending(req, 'oauth2:twitter:two')).to.equal(true);
+    store.destroy(req, 'token-of-two', 'oauth2:twitter:two');
+    expect(Object.keys(req.session), 'nothing left behind').to.deep.equal([]);
+  });
+
   it('keeps the newest entries when more than max are started, and drops expired ones on set', () => {
     const store = new SessionRequestTokenStore({ max: 2, ttl: 60_000 });
     const req = withSession();

@@ -141,7 +141,15 @@ export class TwitterOAuth2Strategy extends SignInStrategy {
     const state = callbackValue(query.state);
     const error = typeof query.error === 'string' && query.error !== '' ? plain(query.error, 64) : 'an unnamed error';
     if (error === 'access_denied') return this._denied(req, state, context);
-    if (state !== undefined) await this._storeCall(() => this._store.destroy(req, state, this._scope, context));
+    // Anyone can write a link to the callback with ?error=…: it is X's word, worth an error in
+    // the app's log, only when its state is a sign-in this browser started. Otherwise it is a
+    // failure like any callback for a sign-in that is not this browser's.
+    if (state === undefined) {
+      return failure('MALFORMED_CALLBACK', 'The sign-in callback is malformed: an error without a state. Start the sign-in again.');
+    }
+    const pending = await this._peek(req, state, context);
+    if (isOutcome(pending)) return pending;
+    await this._storeCall(() => this._store.destroy(req, state, this._scope, context));
     const description = typeof query.error_description === 'string' ? plain(query.error_description, 300) : undefined;
     throw new TwitterSignInError(
       'ERR_TWITTER_AUTHORIZATION',

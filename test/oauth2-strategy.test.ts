@@ -949,8 +949,19 @@ describe('TwitterOAuth2Strategy', () => {
       const callback = new URL(await approved(app, victim));
       const state = callback.searchParams.get('state')!;
       expect((await failureOf(await new Browser().get(`${app.url}${CALLBACK}?error=access_denied&state=${state}`))).code).to.equal('DENIED');
-      expect((await new Browser().get(`${app.url}${CALLBACK}?error=server_error&state=${state}`)).status).to.equal(502);
+      // Another browser's error link is a failure like any foreign callback: nothing logged as X's error.
+      const foreign = await new Browser().get(`${app.url}${CALLBACK}?error=server_error&state=${state}`);
+      expect(foreign.status).to.equal(401);
       expect((await victim.get(callback.href)).status).to.equal(200);
+    });
+
+    it('fails, without an error in the log, a crafted ?error= link with no state or one this browser did not start', async () => {
+      const fake = await fakeX();
+      const { strategy } = strategyFor(fake);
+      const app = await appFor(strategy);
+      const crafted = `error=invalid_client&error_description=${encodeURIComponent('Your secret was rotated; paste the new one at https://evil.example')}`;
+      expect((await failureOf(await new Browser().get(`${app.url}${CALLBACK}?${crafted}`))).code).to.equal('MALFORMED_CALLBACK');
+      expect((await failureOf(await new Browser().get(`${app.url}${CALLBACK}?${crafted}&state=made-up-state`))).code).to.equal('NO_PENDING_SIGN_IN');
     });
   });
 

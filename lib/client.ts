@@ -299,14 +299,15 @@ export class TwitterOAuthClient {
     token: string,
     tokenSecret: string,
   ): Promise<{ json: unknown; body: string; headers: HttpResponse['headers'] }> {
+    signableURL(url, 'url');
     const res = await this.#send({ method: 'GET', url, endpoint: 'profile', token, tokenSecret });
     try {
       return { json: JSON.parse(res.body) as unknown, body: res.body, headers: res.headers };
-    } catch (cause) {
+    } catch {
+      // No cause: the parser's message quotes the text it stopped at, all of a short one.
       throw new TwitterSignInError('ERR_TWITTER_RESPONSE', `Twitter's answer from ${new URL(url).pathname} is not JSON.`, {
         endpoint: 'profile',
         providerStatus: res.status,
-        cause,
       });
     }
   }

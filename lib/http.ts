@@ -45,6 +45,8 @@ export interface HttpResponse {
   body: string;
   /** The request's `secrets`, for {@link refused} to blank in what it keeps of the body. */
   secrets: readonly string[];
+  /** This answer is to the resend, after the first attempt's connection closed before an answer. */
+  resent?: boolean;
 }
 
 /** What is being asked, for the messages of the errors a call ends in. */
@@ -99,7 +101,10 @@ const DEADLINE = new CallFailure('timeout', 'deadline');
  * A connection that closes before any answer is, almost always, a kept-alive connection the
  * server closed as the request went out: `prepare()` builds the call again (freshly signed) and
  * it is sent once more within what is left of the timeout. undici has taken the dead connection
- * out of its pool by then, so the resend goes out on another.
+ * out of its pool by then, so the resend goes out on another. undici does not say whether the
+ * server had read the request; when it had, the resend of a one-time exchange (a verifier, a
+ * code, a refresh token) is refused by X, which ends the sign-in as the lost connection would
+ * have, and the refusal says the first attempt may have reached X.
  */
 export async function send(prepare: () => HttpCall, call: CallInfo, options: HttpOptions): Promise<HttpResponse> {
   const deadline = Date.now() + options.timeout;
@@ -112,7 +117,9 @@ export async function send(prepare: () => HttpCall, call: CallInfo, options: Htt
       const left = deadline - Date.now();
       if (left <= 0) throw DEADLINE;
       sent = prepare();
-      return await attempt(sent, left, options.dispatcher);
+      const res = await attempt(sent, left, options.dispatcher);
+      res.resent = true;
+      return res;
     }
   } catch (err) {
     throw failure(err, call, options.timeout, sent);
@@ -310,12 +317,17 @@ export function refused(
     ...(provider.message !== undefined ? { providerMessage: provider.message } : {}),
     // Successful bodies (which hold tokens) are never kept. Twitter's refusals hold no
     // credentials, but what answers in its place may echo the request (a mock's "no match"
-    // page lists its headers): OAuth parameter values, and every value the request carried,
-    // are blanked.
-    body: redact(res.body.slice(0, 4096)),
+    // page lists its headers), in encodings no redaction can know (base64, hex): the body is
+    // kept only when it is one of X's error shapes, and then with OAuth parameter values and
+    // every value the request carried blanked.
+    ...(provider.code !== undefined || provider.error !== undefined || provider.message !== undefined
+      ? { body: redact(res.body.slice(0, 4096)) }
+      : {}),
   };
   const said = [provider.error, provider.message].filter((s) => s !== undefined).join(': ');
   const saidText = said ? `: ${said}${provider.code !== undefined ? ` (code ${provider.code})` : ''}` : '';
+  // After a resend, a one-time exchange's refusal may be X refusing a copy of what it took.
+  const resent = res.resent ? ' (The first attempt lost its connection before an answer; X may have received it.)' : '';
   if (status === 429) {
     const reset = rateLimitReset(res.headers['x-rate-limit-reset']);
     return new TwitterSignInError(
@@ -325,7 +337,7 @@ export function refused(
       { ...fields, ...(reset ? { rateLimitReset: reset } : {}) },
     );
   }
-  return new TwitterSignInError('ERR_TWITTER_HTTP', `Twitter refused ${label} with HTTP ${status}${saidText}.${hint(provider, status)}`, fields);
+  return new TwitterSignInError('ERR_TWITTER_HTTP', `Twitter refused ${label} with HTTP ${status}${saidText}.${hint(provider, status)}${resent}`, fields);
 }
 
 // X's x-rate-limit-reset is the epoch second at which the window resets.

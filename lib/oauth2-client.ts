@@ -294,13 +294,12 @@ function tokenOf(json: unknown): OAuth2Token {
 function parseJSON(res: HttpResponse, call: CallInfo): unknown {
   try {
     return JSON.parse(res.body) as unknown;
-  } catch (cause) {
+  } catch {
+    // No cause: the parser's message quotes the text it stopped at (all of a short one), and
+    // the answer may hold a token.
     throw new TwitterSignInError('ERR_TWITTER_RESPONSE', `X's answer to ${call.label} is not JSON.`, {
       endpoint: call.endpoint,
       providerStatus: res.status,
-      // The parser's message quotes the text it stopped at (all of a short one), and a token
-      // answer's text is the tokens: keep its cause only where the body holds none.
-      ...(call.endpoint === 'token' ? {} : { cause }),
     });
   }
 }

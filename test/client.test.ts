@@ -403,15 +403,17 @@ describe('TwitterOAuthClient', () => {
         p = undefined;
       });
 
-      it('blanks the verifier, token, nonce and signature in an echo of the request, however it is encoded', async () => {
+      it("blanks the verifier, token, nonce and signature in an echo of the request in X's error shape, however it is encoded", async () => {
         const html = (t: string) => [...t].map((c) => `&#${c.charCodeAt(0)};`).join('');
         const json = (t: string) => t.replace(/[=&"]/g, (c) => `\\u00${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+        // X's error body, its message holding the echo.
+        const xError = (message: string) => `{"errors":[{"code":32,"message":${JSON.stringify(message)}}]}`;
         const echoes: [string, (authorization: string, fields: Record<string, string>) => string][] = [
-          ['the header percent-encoded', (a) => encodeURIComponent(a)],
-          ['the header HTML-numeric', (a) => html(a)],
-          ['the header in JSON with \\u003d', (a) => `{"seen":"${json(a)}"}`],
-          ['key => value lines', (_a, f) => Object.entries(f).map(([k, v]) => `${k} => ${v}`).join('\n')],
-          ['bare values', (_a, f) => Object.values(f).join(' ')],
+          ['the header percent-encoded', (a) => xError(encodeURIComponent(a))],
+          ['the header HTML-numeric', (a) => xError(html(a))],
+          ['the header in JSON with \\u003d', (a) => `{"errors":[{"code":32,"message":"${json(a)}"}]}`],
+          ['key => value lines', (_a, f) => xError(Object.entries(f).map(([k, v]) => `${k} => ${v}`).join('\n'))],
+          ['bare values', (_a, f) => xError(Object.values(f).join(' '))],
         ];
         for (const [what, echo] of echoes) {
           p = await provider((req, res) => res.writeHead(400).end(echo(req.headers.authorization!, parseOAuthHeader(req.headers.authorization))));
@@ -428,6 +430,39 @@ describe('TwitterOAuthClient', () => {
           await p.close();
         }
         p = undefined;
+      });
+
+      it('says the first attempt may have reached Twitter when the resend of an exchange is refused', async () => {
+        let calls = 0;
+        p = await provider((req, res) => {
+          // The first copy is read whole, then its connection dies unanswered; the resend is refused.
+          if (++calls === 1) return void req.socket.destroy();
+          res.writeHead(401).end('{"errors":[{"code":89,"message":"Invalid or expired token."}]}');
+        });
+        client = clientFor(p.url);
+        const err = await rejection(client.getAccessToken({ token: 't', tokenSecret: 's', verifier: 'a-long-callback-verifier' }));
+        expect(calls).to.equal(2);
+        expect(err.message).to.include('The first attempt lost its connection before an answer; X may have received it.');
+      });
+
+      it("keeps no body that is not one of X's error shapes: an echo in an encoding no redaction knows (base64) stays out", async () => {
+        p = await provider((req, res) => res.writeHead(400).end(Buffer.from(String(req.headers.authorization)).toString('base64')));
+        client = clientFor(p.url);
+        const err = await rejection(client.getAccessToken({ token: 'request-token-value', tokenSecret: 's', verifier: 'verifier-value-123' }));
+        expect(err.providerStatus).to.equal(400);
+        expect(err.body).to.equal(undefined);
+        expect('body' in err).to.equal(false);
+      });
+
+      it('refuses a getJSON URL that repeats a query parameter: it would be signed otherwise than sent', async () => {
+        client = clientFor('http://127.0.0.1:1');
+        let thrown: unknown;
+        try {
+          await client.getJSON('http://127.0.0.1:1/2/users/me?user.fields=name&user.fields=username', 'at', 'ats');
+        } catch (err) {
+          thrown = err;
+        }
+        expect(thrown).to.be.instanceOf(TypeError);
       });
 
       it('signs a GET with the access token and parses JSON (getJSON)', async () => {

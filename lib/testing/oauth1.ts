@@ -40,6 +40,7 @@ export const DECIDE_PATH = '/oauth/decide';
 // Caps that keep a long-running fake's memory bounded; the oldest entry goes first.
 const MAX_REQUEST_TOKENS = 10_000;
 const MAX_ACCESS_TOKENS = 10_000;
+const MAX_APPROVALS = 10_000;
 
 interface RequestToken {
   secret: string;
@@ -283,7 +284,12 @@ export class OAuth1Provider {
     // Twitter's PINs are 7 digits, for a person to type; callbacks get a long random verifier.
     const verifier = oob ? String(randomInt(0, 10_000_000)).padStart(7, '0') : randomToken();
     pending.approval = { userId: user.id, verifier };
-    if (!this.#hasApproved(user, pending.accessType)) this.#approvals.set(user.id, pending.accessType);
+    if (!this.#hasApproved(user, pending.accessType)) {
+      this.#approvals.delete(user.id);
+      // Bounded like every other map of the fake; the oldest approval goes first.
+      if (this.#approvals.size >= MAX_APPROVALS) this.#approvals.delete(this.#approvals.keys().next().value!);
+      this.#approvals.set(user.id, pending.accessType);
+    }
     if (oob) return sendPage(res, 200, pinPage({ appName: this.#app.appName, pin: verifier }));
     redirect(res, appendQuery(pending.callback, [['oauth_token', token], ['oauth_verifier', verifier]]));
   }

@@ -24,6 +24,9 @@ export interface StoredUser extends Readonly<FakeTwitterUser> {
   readonly createdAt: Date;
 }
 
+/** Accounts open sign-up keeps at most. */
+export const MAX_SIGNED_UP = 10_000;
+
 const DEFAULT_PROFILE_IMAGE = 'https://abs.twimg.com/sticky/default_profile_images/default_profile_normal.png';
 
 export class UserDirectory {
@@ -31,6 +34,8 @@ export class UserDirectory {
   readonly #byName = new Map<string, StoredUser>();
   /** Without a configured user list, any name signs in and becomes an account (development mode). */
   readonly #openSignUp: boolean;
+  /** The accounts open sign-up made, oldest first. */
+  readonly #signedUp: StoredUser[] = [];
 
   /** Throws TypeError naming the option when a user is malformed or a duplicate. */
   constructor(users: readonly FakeTwitterUser[] | undefined) {
@@ -83,7 +88,17 @@ export class UserDirectory {
     if (screenName === '' || password === '') return undefined;
     const known = this.#byName.get(screenName.toLowerCase());
     if (known) return known.password === undefined || safeEqual(password, known.password) ? known : undefined;
-    return this.#openSignUp ? this.add({ id: this.#newId(), screen_name: screenName }, 'username') : undefined;
+    if (!this.#openSignUp) return undefined;
+    // A long-running fake signing up whoever comes must not grow without end: past the cap, the
+    // oldest accounts made this way go (configured accounts stay).
+    while (this.#signedUp.length >= MAX_SIGNED_UP) {
+      const old = this.#signedUp.shift()!;
+      this.#byId.delete(old.id);
+      this.#byName.delete(old.screen_name.toLowerCase());
+    }
+    const user = this.add({ id: this.#newId(), screen_name: screenName }, 'username');
+    this.#signedUp.push(user);
+    return user;
   }
 
   #newId(): string {

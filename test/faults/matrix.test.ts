@@ -85,8 +85,10 @@ async function startMatrixApp(fake: FakeTwitter, store: RecordingStore, queryPar
   // What the session holds, for tests only: its keys and how many sign-ins are pending.
   app.get('/debug/session', (req, res) => {
     const stored = req.session as unknown as Record<string, unknown>;
-    const pending = stored[PENDING_KEY];
-    res.json({ keys: Object.keys(stored), pending: Array.isArray(pending) ? pending.length : 0 });
+    // Under a fixed key, the store keeps each scope's entries apart: { [scope]: entries }.
+    const byScope = stored[PENDING_KEY];
+    const pending = byScope && typeof byScope === 'object' ? Object.values(byScope).flat().length : 0;
+    res.json({ keys: Object.keys(stored), pending });
   });
   app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
     errors.push(err);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { UserDirectory, v1User, v2User } from '../../lib/testing/users.js';
+import { MAX_SIGNED_UP, UserDirectory, v1User, v2User } from '../../lib/testing/users.js';
 
 describe('users', () => {
   describe('UserDirectory', () => {
@@ -28,6 +28,14 @@ describe('users', () => {
       expect(users.signIn('Bob', 'other')?.id).to.equal(bob?.id);
       expect(users.signIn('', 'pw')).to.equal(undefined);
       expect(users.signIn('carol', '')).to.equal(undefined);
+    });
+
+    it('keeps at most MAX_SIGNED_UP accounts made by open sign-up, the oldest going first', () => {
+      const users = new UserDirectory(undefined);
+      const first = users.signIn('first', 'pw')!;
+      for (let i = 0; i < MAX_SIGNED_UP; i++) users.signIn(`user${i}`, 'pw');
+      expect(users.get(first.id)).to.equal(undefined);
+      expect(users.signIn(`user${MAX_SIGNED_UP - 1}`, 'pw')).to.not.equal(undefined);
     });
   });
 

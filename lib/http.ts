@@ -351,7 +351,7 @@ function rateLimitReset(value: string | string[] | undefined): Date | undefined 
  * Authorization signature) or the socket. Keep the message, with OAuth values blanked, and the
  * code only.
  */
-export function sanitizeCause(cause: unknown, secrets: readonly string[] = NO_SECRETS): Error & { code?: string } {
+function sanitizeCause(cause: unknown, secrets: readonly string[] = NO_SECRETS): Error & { code?: string } {
   const clean: Error & { code?: string } = new Error(
     redactValues(redactOAuthParams(cause instanceof Error ? cause.message : String(cause)), secrets),
   );

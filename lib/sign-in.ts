@@ -469,7 +469,7 @@ export function callbackValue(value: unknown, max = MAX_CALLBACK_VALUE): string 
 }
 
 /** The request's query: Express's parsed `req.query`, or parsed from the URL for plain Node. */
-export function queryOf(req: IncomingMessage & { query?: unknown }): Query {
+function queryOf(req: IncomingMessage & { query?: unknown }): Query {
   if (req.query && typeof req.query === 'object') return req.query as Query;
   const url = new URL(req.url ?? '/', 'http://localhost');
   const query: Query = {};
